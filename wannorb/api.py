@@ -1,0 +1,117 @@
+"""Python API: the functions a workflow step calls. The CLI calls these, nothing else.
+
+Inputs and outputs are data (a model, numbers, result objects that serialise to the CLI's JSON).
+"""
+import time
+
+import numpy as np
+
+from . import hall as _hall
+from .errors import InputError
+from .integration import run_chunks
+from .kmesh import UniformMesh, chunk_points_limit
+from .results import HallResult
+
+
+def load_system(name_or_path, params=None, orbitals=None):
+    """A :class:`~wannorb.model.TBModel` from a built-in model name, a shipped material (Ti, Cr,
+    Pt), a folder laid out like ``data/<El>`` or a file/folder wannierberri reads."""
+    from .io.load import load_system as _load
+    return _load(name_or_path, params=params, orbitals=orbitals)
+
+
+def _check_number(name, value, positive=False, nonneg=False):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}") from None
+    if not np.isfinite(value):
+        raise InputError(f"{name} must be finite, got {value}")
+    if positive and value <= 0:
+        raise InputError(f"{name} must be > 0, got {value}")
+    if nonneg and value < 0:
+        raise InputError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+def hall(system, mu=None, filling=None, kT=0.05, nk=32, shift=(0.0, 0.0, 0.0),
+         methods=_hall.METHODS, quantities=_hall.QUANTITIES, soc_scale=1.0,
+         degen_tol=_hall.DEGEN_TOL_EV, operator_phases=True, progress=True, chunk_runner=None):
+    """Intrinsic spin/orbital Hall tensors σ^j_ik by Eq. (4), conventional and conserved Kubo.
+
+    Parameters
+    ----------
+    system : TBModel
+    mu : float or list of float, eV (absolute); default: the system's Fermi energy
+    filling : electrons per cell (alternative to mu); μ is then found on the same mesh and kT
+    kT : float, eV (0: step occupations)
+    nk : int or 3 ints — uniform Γ-centred mesh (plus ``shift``, fractions of the spacing)
+    methods : subset of ("eq4", "conventional", "conserved")
+    quantities : subset of ("spin", "orbital")
+    soc_scale : multiplier of the spin-orbit term only
+    degen_tol : eV — eigenvalues closer than this form one degenerate group
+    chunk_runner : callable like :func:`wannorb.integration.run_chunks` (MPI/checkpoint drivers)
+
+    Returns
+    -------
+    HallResult with σ in (ħ/e) S/cm.
+    """
+    t0 = time.time()
+    kT = _check_number("kT", kT, nonneg=True)
+    soc_scale = _check_number("soc_scale", soc_scale)
+    degen_tol = _check_number("degen_tol", degen_tol, positive=True)
+    nk = (int(nk),) * 3 if np.isscalar(nk) else tuple(int(x) for x in nk)
+    if len(nk) != 3 or min(nk) < 1:
+        raise InputError(f"nk must be a positive integer or three of them, got {nk}")
+    methods = tuple(methods)
+    quantities = tuple(quantities)
+    for m in methods:
+        if m not in _hall.METHODS:
+            raise InputError(f"unknown method {m!r}; choose from {', '.join(_hall.METHODS)}")
+    if not methods or not quantities:
+        raise InputError("at least one method and one quantity are needed")
+    Xops = _hall.operator_stack(system, quantities)
+    mesh = UniformMesh(nk, tuple(shift), max_chunk=chunk_points_limit(system.num_wann, len(quantities)))
+
+    if (mu is None) == (filling is None) and not (mu is None and system.fermi_energy is not None):
+        raise InputError("give exactly one of mu (eV) or filling (electrons per cell)")
+    extra = {}
+    if filling is not None:
+        filling = _check_number("filling", filling, positive=True)
+        E = _hall.eigenvalues_on_mesh(system, mesh, soc_scale)
+        mus = [float(_hall.mu_for_filling(E, filling, kT))]
+        extra["filling"] = filling
+    elif mu is None:
+        mus = [float(system.fermi_energy)]
+        extra["mu_source"] = "Fermi energy of the data (E_F_eV)"
+    else:
+        mus = [_check_number("mu", m) for m in np.atleast_1d(mu)]
+
+    def compute(c):
+        parts = _hall.chunk_integrands(system, mesh, c, Xops, soc_scale, degen_tol, operator_phases)
+        return _hall.chunk_sums(*parts, mus, kT)
+
+    runner = chunk_runner or run_chunks
+    total = _hall.combine_chunks(runner(mesh.n_chunks, compute, progress=progress, n_points=mesh.n_points))
+    pref = _hall.prefactor(system, mesh.n_points)
+    sig = total["sum"] * pref                                     # (nmu, 3, nq, 3, 3, 3)
+    midx = [_hall.METHODS.index(m) for m in methods]
+    sigma = {m: {q: sig[:, im, iq] for iq, q in enumerate(quantities)} for m, im in zip(methods, midx)}
+    diag = {
+        "max_point_contribution": {
+            m: {q: [{"value": float(abs(pref) * total["point_max"][u, im, iq]),
+                     "fraction_of_total": float(abs(pref) * total["point_max"][u, im, iq]
+                                                / max(abs(sig[u, im, iq, 2, 0, 1]), 1e-300)),
+                     "k_red": total["point_max_k"][u, im, iq].tolist()}
+                    for u in range(len(mus))]
+                for iq, q in enumerate(quantities)} for m, im in zip(methods, midx)},
+        "min_group_gap": {"value": total["gap_min"], "k_red": np.asarray(total["gap_min_k"]).tolist()},
+        "n_kpoints": mesh.n_points,
+        "n_chunks": mesh.n_chunks,
+        "fft_subgrid": list(mesh.n_fft),
+        "operator_phases": bool(operator_phases),
+        "wall_time_s": time.time() - t0,
+    }
+    return HallResult(system=system.name, soc_scale=soc_scale, params=dict(system.params), nk=nk,
+                      shift=tuple(shift), kT=kT, mu=mus, degen_tol=degen_tol, methods=methods,
+                      quantities=quantities, sigma=sigma, diagnostics=diag, extra=extra)

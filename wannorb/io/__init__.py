@@ -1,0 +1,1 @@
+"""Readers only: wannierberri adapters, shipped data, orbital files. No physics here."""

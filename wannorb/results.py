@@ -1,0 +1,97 @@
+"""Result objects with units and provenance, and their JSON form (the CLI contract)."""
+import json
+import os
+import platform
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import __version__
+
+HALL_UNITS = {
+    "sigma": "(hbar/e) S/cm, sigma[method][quantity][imu][j][i][k] = sigma^j_ik "
+             "(j: angular-momentum component, i: current direction, k: field direction); "
+             "S and L in units of hbar (S = sigma_Pauli/2)",
+    "mu": "eV",
+    "kT": "eV",
+    "degen_tol": "eV",
+    "soc_scale": "dimensionless multiplier of the spin-orbit term",
+    "nk": "k-points per reciprocal lattice vector",
+    "shift": "fractions of the mesh spacing",
+    "diagnostics.max_point_contribution": "(hbar/e) S/cm: the largest single-k-point contribution to sigma^z_xy",
+    "diagnostics.min_group_gap": "eV",
+    "k_red": "reduced coordinates (units of the reciprocal lattice vectors)",
+}
+
+
+@dataclass
+class HallResult:
+    """σ^j_ik for each method and quantity at each μ, with the settings that made it."""
+
+    system: str
+    soc_scale: float
+    params: dict
+    nk: tuple
+    shift: tuple
+    kT: float
+    mu: list
+    degen_tol: float
+    methods: tuple
+    quantities: tuple
+    sigma: dict                      # sigma[method][quantity] -> (nmu, 3, 3, 3) array, (ħ/e) S/cm
+    diagnostics: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+    def component(self, method, quantity, jik="zxy", imu=0):
+        """σ^j_ik for letters like 'zxy' (j, i, k), (ħ/e) S/cm."""
+        j, i, k = ("xyz".index(c) for c in jik)
+        return float(self.sigma[method][quantity][imu][j][i][k])
+
+    def to_dict(self):
+        return {
+            "system": self.system,
+            "soc_scale": self.soc_scale,
+            "params": self.params,
+            "nk": list(self.nk),
+            "shift": list(self.shift),
+            "kT": self.kT,
+            "mu": list(self.mu),
+            "degen_tol": self.degen_tol,
+            "units": HALL_UNITS,
+            "sigma": {m: {q: np.asarray(self.sigma[m][q]).tolist() for q in self.quantities}
+                      for m in self.methods},
+            "diagnostics": _plain(self.diagnostics),
+            **_plain(self.extra),
+            "provenance": provenance(),
+        }
+
+
+def provenance():
+    import numba
+    return {"wannorb": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "numba": numba.__version__, "host": platform.node()}
+
+
+def _plain(obj):
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def write_json(data, path):
+    """Write JSON atomically (temporary file + rename) so a killed run never leaves half a file."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(_plain(data), fh, indent=1)
+        fh.write("\n")
+    os.replace(tmp, path)
