@@ -5,6 +5,9 @@ wannierberri is imported lazily: it is heavy and prints on import.
 import contextlib
 import io
 import logging
+import os
+import tempfile
+import warnings
 
 import numpy as np
 
@@ -60,11 +63,13 @@ def wannierberri_shc(model, mu, nk, soc_scale=1.0, nkfft=None):
     """
     wb, system = to_wannierberri(model, soc_scale)
     nk = (nk,) * 3 if np.isscalar(nk) else tuple(nk)
-    with quiet():
+    with quiet(), tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)   # wannierberri leaves result files open
         grid = wb.grid.Grid(system, NK=nk, NKFFT=nkfft or nk, NKdiv=tuple(n // (nkfft or n) for n in nk))
         calc = wb.calculators.static.SHC(Efermi=np.atleast_1d(mu), kwargs_formula={"spin_current_type": "simple", "external_terms": False},
                                          tetra=False)
         res = wb.run(system, grid=grid, calculators={"shc": calc}, parallel=False, use_irred_kpt=False,
-                     symmetrize=False, print_progress_step_time=1e9, file_Klist_path=None)
+                     symmetrize=False, print_progress_step_time=1e9,
+                     fout_name=os.path.join(tmp, "result"), file_Klist_path=os.path.join(tmp, "klist"))
     data = res.results["shc"].data                      # (nmu, i, k, j), S/m
     return np.moveaxis(data, -1, 1) / 100.0
