@@ -71,7 +71,11 @@ def hall(system, mu=None, filling=None, kT=0.05, nk=32, shift=(0.0, 0.0, 0.0),
     if not methods or not quantities:
         raise InputError("at least one method and one quantity are needed")
     Xops = _hall.operator_stack(system, quantities)
-    mesh = UniformMesh(nk, tuple(shift), max_chunk=chunk_points_limit(system.num_wann, len(quantities)))
+    if soc_scale != 1.0 and not np.any(system.Hsoc):
+        raise InputError(f"{system.name} has no separate spin-orbit term, so soc_scale={soc_scale} cannot be applied")
+    # chunks small enough for the memory budget and for a progress bar that moves (>= ~16 chunks)
+    max_chunk = min(chunk_points_limit(system.num_wann, len(quantities)), max(64, int(np.prod(nk)) // 16))
+    mesh = UniformMesh(nk, tuple(shift), max_chunk=max_chunk)
 
     if (mu is None) == (filling is None) and not (mu is None and system.fermi_energy is not None):
         raise InputError("give exactly one of mu (eV) or filling (electrons per cell)")

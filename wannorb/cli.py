@@ -6,12 +6,15 @@ sub-parser and sets ``func(args) -> int``. Errors of type :class:`wannorb.errors
 """
 import argparse
 import importlib
+import os
 import sys
 
 from .errors import InputError
 
 # module paths of the command modules, each with register(subparsers)
 COMMAND_MODULES = [
+    "wannorb.commands.info",
+    "wannorb.commands.hall",
     "wannorb.edge.cli",
 ]
 
@@ -20,11 +23,20 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="wannorb", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue   # a command still being built in this tree
+        module.register(sub)
     return parser
 
 
 def main(argv=None):
+    # numba threads are the one level of parallelism; BLAS calls inside kernels stay serial
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
