@@ -43,7 +43,8 @@ def _cheb(n):
 
 def _check(kn, slip):
     for name, v in (("Knudsen number", kn), ("slip coefficient", slip)):
-        if not np.isfinite(v) or v <= 0:
+        v = np.asarray(v, dtype=float)
+        if not np.all(np.isfinite(v)) or np.any(v <= 0):
             raise InputError(f"{name} must be a finite positive number, got {v!r}")
 
 

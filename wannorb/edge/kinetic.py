@@ -193,6 +193,19 @@ def solve_ribbon(kn, mesh=MeshSpec(), mu=None):
     return KineticSolution(kn=float(kn), mu=float(mu), eta=eta, s2=s2, j=j, djdeta=dj, mesh=mesh)
 
 
+def mean_current(sol):
+    """Ribbon average of j, integrated in closed form over eta (no quadrature of the log-singular j).
+
+    (1/w) int j = 1 - (4/(pi w)) [Phi_1(0) - Phi_1(w)] + (4 mu/(pi w)) int s2(eta') [Phi_1(a') - Phi_1(b')] d eta',
+    the last integral by the trapezoid rule on the (smooth) integrand.
+    """
+    w = sol.width
+    a, b = sol.eta + 0.5 * w, 0.5 * w - sol.eta
+    ends = phi(1, np.array([0.0, w]))
+    direct = 1.0 - 4.0 / (np.pi * w) * (ends[0] - ends[1])
+    return float(direct + 4.0 * sol.mu / (np.pi * w) * np.trapezoid(sol.s2 * (phi(1, a) - phi(1, b)), sol.eta))
+
+
 def distribution(sol, nodes_per_interval=12, decades=12):
     """Rebuild phi(eta_i, theta_k) and d phi/d eta on the mesh by sweeping the characteristics.
 
