@@ -119,3 +119,37 @@ def hall(system, mu=None, filling=None, kT=0.05, nk=32, shift=(0.0, 0.0, 0.0),
     return HallResult(system=system.name, soc_scale=soc_scale, params=dict(system.params), nk=nk,
                       shift=tuple(shift), kT=kT, mu=mus, degen_tol=degen_tol, methods=methods,
                       quantities=quantities, sigma=sigma, diagnostics=diag, extra=extra)
+
+
+def converge_nk(system, nk_start=16, rtol=0.01, max_nk=128, factor=2, component="zxy", **hall_kwargs):
+    """Grow the mesh (×factor per step) until every requested σ^j_ik component moves by < rtol.
+
+    A change is measured relative to max(|σ_new|, 1% of the largest |σ| among methods and
+    quantities at that step), so a component that is zero by symmetry or physics does not
+    block convergence forever. Returns a :class:`~wannorb.results.ConvergenceResult` whose
+    ``history`` holds every mesh and its HallResult.
+    """
+    from .results import ConvergenceResult
+    rtol = _check_number("rtol", rtol, positive=True)
+    nk = int(nk_start)
+    if nk < 1 or max_nk < nk or factor < 2:
+        raise InputError("converge_nk needs 1 <= nk_start <= max_nk and factor >= 2")
+    history = []
+    converged = False
+    while nk <= max_nk:
+        res = hall(system, nk=nk, **hall_kwargs)
+        history.append(res)
+        if len(history) > 1:
+            converged = _moved_less_than(history[-2], res, rtol, component)
+            if converged:
+                break
+        nk *= factor
+    return ConvergenceResult(history=history, converged=converged, rtol=rtol, component=component)
+
+
+def _moved_less_than(old, new, rtol, component):
+    vals_new = {(m, q): new.component(m, q, component) for m in new.methods for q in new.quantities}
+    vals_old = {(m, q): old.component(m, q, component) for m in old.methods for q in old.quantities}
+    scale = 0.01 * max(abs(v) for v in vals_new.values())
+    return all(abs(vals_new[key] - vals_old[key]) <= rtol * max(abs(vals_new[key]), scale, 1e-300)
+               for key in vals_new)

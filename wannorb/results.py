@@ -95,3 +95,30 @@ def write_json(data, path):
         json.dump(_plain(data), fh, indent=1)
         fh.write("\n")
     os.replace(tmp, path)
+
+
+@dataclass
+class ConvergenceResult:
+    """Hall results on growing meshes (``history``) and whether the last step moved < rtol."""
+
+    history: list
+    converged: bool
+    rtol: float
+    component: str = "zxy"
+
+    @property
+    def final(self):
+        return self.history[-1]
+
+    def to_dict(self):
+        comp = self.component
+        return {
+            "converged": self.converged,
+            "rtol": self.rtol,
+            "component": comp,
+            "nk_history": [list(r.nk) for r in self.history],
+            "sigma_history": {m: {q: [r.component(m, q, comp) for r in self.history]
+                                  for q in self.final.quantities} for m in self.final.methods},
+            "units": {"sigma_history": f"(hbar/e) S/cm, sigma^{comp[0]}_{comp[1:]} at the first mu"},
+            "final": self.final.to_dict(),
+        }
