@@ -15,6 +15,7 @@ from .errors import InputError
 COMMAND_MODULES = [
     "wannorb.commands.info",
     "wannorb.commands.hall",
+    "wannorb.commands.screen",
     "wannorb.edge.cli",
 ]
 
