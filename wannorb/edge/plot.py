@@ -24,19 +24,18 @@ def plot_profiles(results, path, title=None):
         y = np.asarray(res["y_over_lambda"])
         d = y[-1] - y           # distance from the upper edge, units of lambda
         lz = np.array([np.nan if v is None else v for v in res["lz_kinetic"]])
-        upper = y >= 0
+        upper = (y >= 0) & (d >= 1e-3)     # log axis: from 1e-3 lambda to the centre
         ax1.plot(d[upper], np.asarray(res["j_kinetic"])[upper], col, label=f"Kn={res['kn']:g} kinetic")
         ax1.plot(d[upper], np.asarray(res["j_hydro"])[upper], col, ls="--", label="hydro (Eq. 9)")
         ax2.plot(d[upper], lz[upper], col, label=f"Kn={res['kn']:g} kinetic, Eq. (6)")
         ax2.plot(d[upper], np.asarray(res["lz_hydro"])[upper], col, ls="--", label="hydro (Eq. 10)")
     ax1.set_xlabel("distance from the edge (W/2 - y) / lambda")
     ax1.set_ylabel("J^x / (sigma E)")
-    ax1.set_xscale("symlog", linthresh=0.1)
+    ax1.set_xscale("log")
     ax2.set_xlabel("distance from the edge (W/2 - y) / lambda")
     ax2.set_ylabel("L^z / [hbar^2 E / (2 eps_F e rho lambda)]")
-    ax2.set_xscale("symlog", linthresh=0.1)
+    ax2.set_xscale("log")
     for ax in (ax1, ax2):
-        ax.set_xlim(0, None)
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     if title:
