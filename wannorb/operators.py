@@ -167,3 +167,38 @@ def group_mask(starts):
     nw = starts[-1]
     gid = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
     return gid[:, None] == gid[None, :]
+
+
+def projector_derivatives(energies, projectors, dH, tol=0.0):
+    """∂P_n = Σ_{m: |ε_n−ε_m|>tol} (P_m ∂H P_n + P_n ∂H P_m)/(ε_n − ε_m) for every band group n.
+
+    The one sum-over-states route of the package (Hall oracle and edge Eq. (6) alike).
+
+    Parameters
+    ----------
+    energies : (..., nb) group energies; projectors : (..., nb, n, n); dH : (..., n, n) one direction
+    tol : pairs closer than this are treated as one group (no term)
+
+    Returns
+    -------
+    (..., nb, n, n) complex
+    """
+    energies = np.asarray(energies)
+    nb = energies.shape[-1]
+    out = np.zeros(np.broadcast_shapes(projectors.shape, dH.shape[:-2] + (1,) + dH.shape[-2:]), complex)
+    for n in range(nb):
+        Pn = projectors[..., n, :, :]
+        for m in range(nb):
+            if m == n:
+                continue
+            gap = energies[..., n] - energies[..., m]
+            ok = np.abs(gap) > tol
+            t = projectors[..., m, :, :] @ dH @ Pn
+            term = (t + np.conj(np.swapaxes(t, -1, -2))) / np.where(ok, gap, 1.0)[..., None, None]
+            out[..., n, :, :] += np.where(ok[..., None, None], term, 0.0)
+    return out
+
+
+def interband_connection(projectors, dprojectors):
+    """A_nm = i (∂P_n) P_m for all band pairs, (..., nb, nb, n, n) (the paper's Eq. (6) connection)."""
+    return 1j * np.einsum("...aij,...bjk->...abik", dprojectors, projectors)

@@ -13,7 +13,7 @@ Everything is returned per degenerate group (gauge-invariant), not per state.
 """
 import numpy as np
 
-from .operators import degenerate_groups
+from .operators import degenerate_groups, projector_derivatives
 
 
 def group_projectors(H, tol):
@@ -30,12 +30,7 @@ def group_projectors(H, tol):
 
 def projector_derivative(P, eps, dH, g):
     """∂P_g from the sum over the other groups, (nw, nw) for one direction dH."""
-    out = np.zeros_like(P[g])
-    for m in range(len(P)):
-        if m != g:
-            t = P[m] @ dH @ P[g] / (eps[g] - eps[m])
-            out += t + t.conj().T
-    return out
+    return projector_derivatives(eps, P, dH)[g]
 
 
 def nonabelian_curvature(P, eps, dH, g):

@@ -13,6 +13,7 @@ differences of the projectors), never from a hand-simplified closed form.
 """
 import numpy as np
 
+from ..operators import interband_connection, projector_derivatives
 from .model import band_projectors, orbital_lz, rt_hamiltonian, rt_hamiltonian_derivative
 
 # bands closer than this (model energy units) are treated as degenerate: no interband term between them
@@ -49,18 +50,7 @@ def projector_derivative(p, direction, hamiltonian=rt_hamiltonian, dhamiltonian=
         return energies, proj, (pp - pm) / (2 * FD_STEP)
     if method != "sum-over-states":
         raise ValueError(f"unknown method {method!r}")
-    dh = dhamiltonian(p, direction)
-    nb = energies.shape[-1]
-    dproj = np.zeros_like(proj)
-    for n in range(nb):
-        for m in range(nb):
-            gap = energies[:, n] - energies[:, m]
-            ok = np.abs(gap) > DEGEN_TOL
-            if m == n or not ok.any():
-                continue
-            t = proj[:, n] @ dh @ proj[:, m]
-            term = (t + np.conj(np.swapaxes(t, -1, -2))) / np.where(ok, gap, 1.0)[:, None, None]
-            dproj[:, n] += np.where(ok[:, None, None], term, 0.0)
+    dproj = projector_derivatives(energies, proj, dhamiltonian(p, direction), DEGEN_TOL)
     return energies, proj, dproj
 
 
@@ -77,16 +67,15 @@ def interband_trace(energies, projectors, dprojectors, x_op):
     """
     k, nb = energies.shape
     out = np.zeros((k, nb))
+    A = interband_connection(projectors, dprojectors)               # (K, nb, nb, n, n)
     for n in range(nb):
         for m in range(nb):
             if m == n:
                 continue
             distinct = np.abs(energies[:, n] - energies[:, m]) > DEGEN_TOL
-            a_nm = 1j * dprojectors[:, n] @ projectors[:, m]
-            a_mn = 1j * dprojectors[:, m] @ projectors[:, n]
             x_mn = projectors[:, m] @ x_op @ projectors[:, n]
             x_nm = projectors[:, n] @ x_op @ projectors[:, m]
-            tr = np.einsum("kij,kji->k", a_nm, x_mn) + np.einsum("kij,kji->k", x_nm, a_mn)
+            tr = np.einsum("kij,kji->k", A[:, n, m], x_mn) + np.einsum("kij,kji->k", x_nm, A[:, m, n])
             out[:, n] += np.where(distinct, tr.real, 0.0)
     return out
 
