@@ -8,9 +8,11 @@ import numpy as np
 
 from . import hall as _hall
 from .errors import InputError
+from .checkpoint import open_hall_checkpoint
 from .integration import run_chunks
 from .kmesh import UniformMesh, chunk_points_limit
 from .results import HallResult
+from .symmetry import MeshPlan
 
 
 def load_system(name_or_path, params=None, orbitals=None):
@@ -36,7 +38,8 @@ def _check_number(name, value, positive=False, nonneg=False):
 
 def hall(system, mu=None, filling=None, kT=0.05, nk=32, shift=(0.0, 0.0, 0.0),
          methods=_hall.METHODS, quantities=_hall.QUANTITIES, soc_scale=1.0,
-         degen_tol=_hall.DEGEN_TOL_EV, operator_phases=True, progress=True, chunk_runner=None):
+         degen_tol=_hall.DEGEN_TOL_EV, operator_phases=True, progress=True, chunk_runner=None,
+         symmetry=True, checkpoint=None):
     """Intrinsic spin/orbital Hall tensors σ^j_ik by Eq. (4), conventional and conserved Kubo.
 
     Parameters
@@ -50,7 +53,12 @@ def hall(system, mu=None, filling=None, kT=0.05, nk=32, shift=(0.0, 0.0, 0.0),
     quantities : subset of ("spin", "orbital")
     soc_scale : multiplier of the spin-orbit term only
     degen_tol : eV — eigenvalues closer than this form one degenerate group
-    chunk_runner : callable like :func:`wannorb.integration.run_chunks` (MPI/checkpoint drivers)
+    chunk_runner : callable like :func:`wannorb.integration.run_chunks` (MPI/checkpoint drivers),
+        e.g. :class:`wannorb.parallel.MPIChunkRunner`
+    symmetry : reduce the mesh to its irreducible points with the crystal symmetries the model
+        has (spglib, checked on the model) and symmetrise σ; falls back to the full mesh (and says
+        why in ``result.extra["symmetry"]``) when no symmetry maps the mesh and shift onto itself
+    checkpoint : folder; finished chunks are stored there and a rerun resumes (wannorb.checkpoint)
 
     Returns
     -------
@@ -79,11 +87,20 @@ def hall(system, mu=None, filling=None, kT=0.05, nk=32, shift=(0.0, 0.0, 0.0),
 
     if (mu is None) == (filling is None) and not (mu is None and system.fermi_energy is not None):
         raise InputError("give exactly one of mu (eV) or filling (electrons per cell)")
-    extra = {}
     if filling is not None:
         filling = _check_number("filling", filling, positive=True)
-        E = _hall.eigenvalues_on_mesh(system, mesh, soc_scale)
-        mus = [float(_hall.mu_for_filling(E, filling, kT))]
+    plan = MeshPlan(system, mesh, Xops, soc_scale, degen_tol, operator_phases, symmetry=symmetry)
+    runner = chunk_runner or run_chunks
+    store = open_hall_checkpoint(checkpoint, system, plan, Xops, mu=mu, filling=filling, kT=kT,
+                                 soc_scale=soc_scale, degen_tol=degen_tol, quantities=quantities,
+                                 operator_phases=operator_phases)
+    extra = {"symmetry": plan.info}
+    if filling is not None:
+        mus = store.get_value("mu") if store is not None else None
+        if mus is None:
+            mus = [float(plan.mu_for_filling(runner, filling, kT))]
+            if store is not None:
+                store.put_value("mu", mus)
         extra["filling"] = filling
     elif mu is None:
         mus = [float(system.fermi_energy)]
@@ -92,13 +109,18 @@ def hall(system, mu=None, filling=None, kT=0.05, nk=32, shift=(0.0, 0.0, 0.0),
         mus = [_check_number("mu", m) for m in np.atleast_1d(mu)]
 
     def compute(c):
-        parts = _hall.chunk_integrands(system, mesh, c, Xops, soc_scale, degen_tol, operator_phases)
-        return _hall.chunk_sums(*parts, mus, kT)
+        return plan.chunk_sums(c, mus, kT)
 
-    runner = chunk_runner or run_chunks
-    total = _hall.combine_chunks(runner(mesh.n_chunks, compute, progress=progress, n_points=mesh.n_points))
+    if store is not None:
+        compute = store.wrap(compute)
+    total = _hall.combine_chunks(runner(plan.n_chunks, compute, progress=progress, n_points=mesh.n_points))
+    if store is not None:
+        extra["checkpoint"] = store.summary()
+        if hasattr(runner, "allsum"):
+            extra["checkpoint"].update(chunks_loaded=runner.allsum(store.loaded),
+                                       chunks_computed=runner.allsum(store.computed))
     pref = _hall.prefactor(system, mesh.n_points)
-    sig = total["sum"] * pref                                     # (nmu, 3, nq, 3, 3, 3)
+    sig = plan.finish(total["sum"]) * pref                                     # (nmu, 3, nq, 3, 3, 3)
     midx = [_hall.METHODS.index(m) for m in methods]
     sigma = {m: {q: sig[:, im, iq] for iq, q in enumerate(quantities)} for m, im in zip(methods, midx)}
     diag = {
@@ -111,7 +133,8 @@ def hall(system, mu=None, filling=None, kT=0.05, nk=32, shift=(0.0, 0.0, 0.0),
                 for iq, q in enumerate(quantities)} for m, im in zip(methods, midx)},
         "min_group_gap": {"value": total["gap_min"], "k_red": np.asarray(total["gap_min_k"]).tolist()},
         "n_kpoints": mesh.n_points,
-        "n_chunks": mesh.n_chunks,
+        "n_chunks": plan.n_chunks,
+        "n_kpoints_evaluated": plan.info["n_irreducible_kpoints"],
         "fft_subgrid": list(mesh.n_fft),
         "operator_phases": bool(operator_phases),
         "wall_time_s": time.time() - t0,

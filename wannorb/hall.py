@@ -121,25 +121,33 @@ def eigenvalues_on_mesh(model, mesh, soc_scale=1.0):
     return np.concatenate(out)
 
 
-def mu_for_filling(E, filling, kT):
+def mu_for_filling(E, filling, kT, weights=None):
     """Chemical potential (eV) with Σ_n <f(ε_n − μ)>_k = filling electrons per cell.
 
     kT = 0: midway between the last occupied and first empty level of the sorted mesh spectrum.
+    ``weights`` (nk,): multiplicity of each k-point (irreducible meshes); default 1.
     """
     nk, nw = E.shape
     if not 0 < filling < nw:
         raise InputError(f"--filling must be between 0 and {nw} electrons per cell, got {filling}")
+    w = np.ones(nk) if weights is None else np.asarray(weights, float)
+    n_k = w.sum() if weights is not None else nk
     if kT == 0:
-        flat = np.sort(E.ravel())
-        n_occ = filling * nk
+        order = np.argsort(E.ravel(), kind="stable")
+        flat = E.ravel()[order]
+        n_occ = filling * n_k
         i = int(round(n_occ))
         if abs(n_occ - i) > 1e-9:
-            raise InputError(f"--filling {filling} × {nk} k-points is not an integer number of states; use kT > 0")
-        return 0.5 * (flat[i - 1] + flat[i])
+            raise InputError(f"--filling {filling} × {n_k:g} k-points is not an integer number of states; use kT > 0")
+        if weights is None:
+            return 0.5 * (flat[i - 1] + flat[i])
+        cw = np.cumsum(np.repeat(w, nw)[order])
+        return 0.5 * (flat[np.searchsorted(cw, i - 0.5)] + flat[np.searchsorted(cw, i + 0.5)])
     lo, hi = E.min() - 20 * kT, E.max() + 20 * kT
     for _ in range(200):
         mid = 0.5 * (lo + hi)
-        if fermi_dirac(E, mid, kT).sum() / nk < filling:
+        f = fermi_dirac(E, mid, kT)
+        if (f.sum() if weights is None else w @ f.sum(axis=1)) / n_k < filling:
             lo = mid
         else:
             hi = mid

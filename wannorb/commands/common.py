@@ -36,6 +36,12 @@ def add_hall_arguments(p, soc=True):
                    help="Bloch phases of the on-site L between functions of one site with different "
                         "Wannier centres: 'centres' (consistent with the Fourier convention, default) or 'none'")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-symmetry", action="store_true",
+                   help="sum the full mesh (default: its irreducible points under the crystal symmetries "
+                        "the model has, then symmetrise σ; see docs/performance.md)")
+    p.add_argument("--checkpoint", metavar="DIR",
+                   help="store every finished k-chunk in DIR; rerunning the same command resumes "
+                        "(a run with other inputs is refused)")
 
 
 def parse_float(name, text, positive=False, nonneg=False):
@@ -101,3 +107,24 @@ def hall_kwargs(args, system):
     elif system.fermi_energy is None:
         raise InputError(f"{system.name} has no Fermi energy in its data: give --mu E or --filling N")
     return kw
+
+
+def engine_kwargs(args, *checkpoint_subdir):
+    """``symmetry`` and ``checkpoint`` keyword arguments of :func:`wannorb.api.hall` from
+    --no-symmetry / --checkpoint DIR. A command that makes several api.hall calls (a sweep) gives
+    each its own ``checkpoint_subdir`` (e.g. "soc_0.5"): one folder holds one computation."""
+    from ..checkpoint import subdir
+    return {"symmetry": not getattr(args, "no_symmetry", False),
+            "checkpoint": subdir(getattr(args, "checkpoint", None), *checkpoint_subdir)}
+
+
+def mpi_runner():
+    """(chunk_runner, is_root) for the commands that call api.hall: an MPI runner over COMM_WORLD
+    when started by mpiexec/srun with several ranks, else (None, True). Only rank 0 writes
+    files and shows progress."""
+    from ..parallel import MPIChunkRunner, launcher_comm
+    comm = launcher_comm()
+    if comm is None:
+        return None, True
+    runner = MPIChunkRunner(comm)
+    return runner, runner.is_root

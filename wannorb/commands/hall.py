@@ -2,7 +2,8 @@
 import sys
 
 from ..results import write_json
-from .common import add_hall_arguments, add_system_arguments, hall_kwargs, load_from_args, parse_float
+from .common import (add_hall_arguments, add_system_arguments, engine_kwargs, hall_kwargs, load_from_args, mpi_runner,
+                     parse_float)
 
 
 def register(sub):
@@ -18,7 +19,16 @@ def run(args):
     from .. import api
     system = load_from_args(args)
     kw = hall_kwargs(args, system)
-    res = api.hall(system, soc_scale=parse_float("--soc-scale", args.soc_scale), **kw)
+    runner, root = mpi_runner()
+    kw["progress"] = kw["progress"] and root
+    res = api.hall(system, soc_scale=parse_float("--soc-scale", args.soc_scale), chunk_runner=runner,
+                   **engine_kwargs(args), **kw)
+    if not root:
+        return 0
+    sym = res.extra.get("symmetry", {})
+    if sym.get("requested") and not sym.get("used"):
+        print(f"wannorb: symmetry not used ({sym.get('reason')}): full mesh of {res.diagnostics['n_kpoints']} points",
+              file=sys.stderr)
     write_json(res.to_dict(), args.output)
     print_table(res, file=sys.stdout)
     print(f"wrote {args.output}")

@@ -1,0 +1,74 @@
+"""1 rank vs ``mpiexec -n 2``: the same numbers (fixed chunk order), rank 0 alone writes."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from wannorb import parallel
+
+
+def mpiexec():
+    exe = shutil.which("mpiexec") or os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    return exe if os.path.exists(exe) else None
+
+
+def wannorb_cmd():
+    return [sys.executable, "-m", "wannorb.cli"]
+
+
+def run(cmd, env_extra=None, timeout=240):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    for v in parallel.LAUNCHER_VARS:
+        env.pop(v, None)          # a test run under a launcher must not leak it into the 1-rank run
+    env.update(env_extra or {})
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return p
+
+
+def test_no_mpi_without_launcher(monkeypatch):
+    for v in parallel.LAUNCHER_VARS:
+        monkeypatch.delenv(v, raising=False)
+    assert parallel.launcher_comm() is None
+    code = ("import sys, wannorb, wannorb.api, wannorb.cli, wannorb.parallel; "
+            "assert 'mpi4py.MPI' not in sys.modules, 'MPI imported'")
+    run([sys.executable, "-c", code])
+
+
+def test_owned_chunks_cover_everything_once():
+    got = sorted(c for r in range(3) for c in parallel.owned_chunks(10, r, 3))
+    assert got == list(range(10))
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("extra,nk", [(["--no-symmetry"], "8"), (["--filling", "2"], "14")])
+def test_two_ranks_equal_one_rank(tmp_path, extra, nk):
+    exe = mpiexec()
+    if exe is None:
+        pytest.fail("mpiexec not found: the mpich wheel should provide it")
+    base = ["hall", "pcubic", "--param", "ex=0.1", "--nk", nk, "--kT", "0.05", "--no-progress"]
+    if "--filling" not in extra:
+        base += ["--mu=-0.8,0.3"]
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    run(wannorb_cmd() + base + extra + ["--output", str(one)])
+    p = run([exe, "-n", "2"] + wannorb_cmd() + base + extra + ["--output", str(two),
+                                                                 "--checkpoint", str(tmp_path / "ck")])
+    assert p.stdout.count("wrote") == 1               # rank 0 alone reports and writes
+    a, b = json.loads(one.read_text()), json.loads(two.read_text())
+    assert a["mu"] == pytest.approx(b["mu"], abs=1e-12)
+    assert b["diagnostics"]["n_chunks"] >= 4
+    for m in a["sigma"]:
+        for q in a["sigma"][m]:
+            x, y = np.array(a["sigma"][m][q]), np.array(b["sigma"][m][q])
+            assert np.abs(x - y).max() <= 1e-12 * np.abs(x).max()
+    # both ranks wrote their chunks; a 1-rank rerun on the same folder loads all of them
+    assert b["checkpoint"]["chunks_computed"] == b["diagnostics"]["n_chunks"]
+    three = tmp_path / "three.json"
+    run(wannorb_cmd() + base + extra + ["--output", str(three), "--checkpoint", str(tmp_path / "ck")])
+    c = json.loads(three.read_text())
+    assert c["checkpoint"]["chunks_computed"] == 0
+    assert c["sigma"] == b["sigma"]
