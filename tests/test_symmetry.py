@@ -172,3 +172,20 @@ def test_shipped_materials_reduced_equals_full(element):
         pytest.skip(f"data/{element} not made yet (the data workflow writes it)")
     m = api.load_system(element)
     compare(m, nk=6, kT=0.05, mu=[m.fermi_energy])
+
+
+@pytest.mark.parametrize("n_fft", [(6, 6, 4), (3, 5, 2)])
+def test_fast_evaluators_equal_bloch(n_fft):
+    """FFTHamiltonian (sorted fold, upper triangles) and DirectHamiltonian (R/−R pairs) give
+    bloch.hk_fft's / hk_direct's H(k), ∂H(k) on a two-site model with distinct centres."""
+    from wannorb import bloch
+    m = hcp_model()
+    HR = m.hamiltonian_R(0.7)
+    kappa = np.array([0.013, 0.021, 0.034])
+    k1, H1, d1 = symmetry.FFTHamiltonian(m, n_fft, 0.7)(kappa)
+    k2, H2, d2 = bloch.hk_fft(m.R, m.lattice, HR, m.centres, n_fft, kappa)
+    assert np.allclose(k1, k2) and np.abs(H1 - H2).max() < 1e-12 and np.abs(d1 - d2).max() < 1e-12
+    H3, d3 = symmetry.DirectHamiltonian(m, 0.7)(k2[:7])
+    H4, d4 = bloch.hk_direct(k2[:7] @ m.reciprocal, m.R_cart, HR, m.centres)
+    assert np.abs(H3 - H4).max() < 1e-12 and np.abs(d3 - d4).max() < 1e-12
+    assert np.abs(H3 - H2[:7]).max() < 1e-12

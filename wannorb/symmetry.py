@@ -335,6 +335,67 @@ class DirectHamiltonian:
         return bloch._apply_centres(Hk0, dHk0, k_cart, self.model.centres)
 
 
+class FFTHamiltonian:
+    """H(k), ∂H(k) on the FFT sub-grids of a uniform mesh (the sums of ``bloch.hk_fft``, faster).
+
+    Set up once per model and sub-grid: H(R) and i R_a H(R) stacked and sorted by the folded
+    index R mod n, only the upper triangle (all four matrices are Hermitian), so that a chunk
+    costs one phase multiplication, one reduction and one FFT of nw(nw+1)/2 channels per matrix.
+    """
+
+    def __init__(self, model, n_fft, soc_scale=1.0):
+        HR = model.hamiltonian_R(soc_scale)
+        nR, nw, _ = HR.shape
+        self.model, self.nw, self.n_fft = model, nw, tuple(int(x) for x in n_fft)
+        iu, ju = np.triu_indices(nw)
+        self.iu, self.ju = iu, ju
+        flat = np.ravel_multi_index(np.mod(model.R, self.n_fft).T, self.n_fft)
+        order = np.argsort(flat, kind="stable")
+        self.cells, self.starts = np.unique(flat[order], return_index=True)
+        self.unique = len(self.cells) == nR
+        R_cart = model.R_cart[order]
+        H = HR[order][:, iu, ju]                                    # (nR, ntri)
+        self.W = np.concatenate([H] + [1j * R_cart[:, a, None] * H for a in range(3)], axis=1)
+        self.R = model.R[order].astype(float)
+        self.nk = int(np.prod(self.n_fft))
+        j = np.indices(self.n_fft).reshape(3, -1).T
+        self.j_red = j / np.array(self.n_fft)
+        self.same_centres = bool(np.ptp(model.centres, axis=0).max() < 1e-12)
+
+    def __call__(self, kappa_red):
+        """k_red (nk, 3), Hk (nk, nw, nw), dHk (nk, 3, nw, nw) on the sub-grid j/n + κ."""
+        nw, nk = self.nw, self.nk
+        contrib = np.exp(2j * np.pi * (self.R @ np.asarray(kappa_red, float)))[:, None] * self.W
+        grid = np.zeros((nk, contrib.shape[1]), complex)
+        if self.unique:
+            grid[self.cells] = contrib
+        else:
+            grid[self.cells] = np.add.reduceat(contrib, self.starts, axis=0)
+        grid = np.fft.ifftn(grid.reshape(self.n_fft + (-1,)), axes=(0, 1, 2)).reshape(nk, 4, -1)
+        grid *= nk
+        full = np.empty((nk, 4, nw, nw), complex)
+        full[:, :, self.iu, self.ju] = grid
+        full[:, :, self.ju, self.iu] = grid.conj()
+        k_red = self.j_red + np.asarray(kappa_red, float)
+        Hk0, dHk0 = full[:, 0], full[:, 1:]
+        if self.same_centres:
+            return k_red, Hk0, dHk0
+        Hk, dHk = bloch._apply_centres(Hk0, dHk0, k_red @ self.model.reciprocal, self.model.centres)
+        return k_red, Hk, dHk
+
+
+def chunk_integrands_full(model, mesh, c, Xops, hk, degen_tol, operator_phases=True):
+    """:func:`wannorb.hall.chunk_integrands` with a :class:`FFTHamiltonian` ``hk``."""
+    from .kernels.hall import allocate_outputs, hall_integrands
+    k_red, Hk, dHk = hk(mesh.chunk_offset(c))
+    phase = (bloch.centre_phases(k_red @ model.reciprocal, model.centres) if operator_phases
+             else np.ones(Hk.shape[:2], complex))
+    E, omega, gap = allocate_outputs(len(k_red), model.num_wann, len(Xops))
+    hall_integrands(np.ascontiguousarray(Hk), np.ascontiguousarray(dHk), phase, np.ascontiguousarray(Xops),
+                    float(degen_tol), E, omega, gap)
+    return k_red, E, omega, gap
+
+
 def chunk_integrands_reduced(model, rmesh, c, Xops, hk, degen_tol, operator_phases=True):
     """Like :func:`wannorb.hall.chunk_integrands` on chunk c of a ReducedMesh; also the weights."""
     from .kernels.hall import allocate_outputs, hall_integrands
@@ -403,6 +464,7 @@ class MeshPlan:
         self.system, self.mesh, self.Xops = system, mesh, Xops
         self.soc_scale, self.degen_tol, self.operator_phases = soc_scale, degen_tol, operator_phases
         self.reduced = None
+        self._fft = None
         self.info = {"requested": bool(symmetry), "used": False, "n_kpoints": mesh.n_points,
                      "n_irreducible_kpoints": mesh.n_points}
         if not symmetry:
@@ -422,6 +484,13 @@ class MeshPlan:
                          group_order=int(group.order), reduction=mesh.n_points / red.n_irreducible)
 
     @property
+    def fft(self):
+        """The FFT evaluator of the full mesh (set up on first use)."""
+        if self._fft is None:
+            self._fft = FFTHamiltonian(self.system, self.mesh.n_fft, self.soc_scale)
+        return self._fft
+
+    @property
     def n_chunks(self):
         return self.reduced.n_chunks if self.reduced is not None else self.mesh.n_chunks
 
@@ -433,8 +502,8 @@ class MeshPlan:
         """Partial sums of chunk c (dict of arrays, see hall.chunk_sums)."""
         from . import hall as _hall
         if self.reduced is None:
-            parts = _hall.chunk_integrands(self.system, self.mesh, c, self.Xops, self.soc_scale,
-                                           self.degen_tol, self.operator_phases)
+            parts = chunk_integrands_full(self.system, self.mesh, c, self.Xops, self.fft, self.degen_tol,
+                                          self.operator_phases)
             return _hall.chunk_sums(*parts, mus, kT)
         k_red, w, E, omega, gap = chunk_integrands_reduced(self.system, self.reduced, c, self.Xops, self.hk,
                                                            self.degen_tol, self.operator_phases)
@@ -443,8 +512,7 @@ class MeshPlan:
     def eigenvalues(self, c):
         """{"E": (n, nw) eV, "w": (n,) weights} of chunk c (for the filling → μ search)."""
         if self.reduced is None:
-            _, Hk, _ = bloch.hk_fft(self.system.R, self.system.lattice, self.system.hamiltonian_R(self.soc_scale),
-                                    self.system.centres, self.mesh.n_fft, self.mesh.chunk_offset(c))
+            _, Hk, _ = self.fft(self.mesh.chunk_offset(c))
             E = np.linalg.eigvalsh(Hk)
             return {"E": E, "w": np.ones(len(E))}
         E, w = reduced_eigenvalues(self.reduced, c, self.hk)
@@ -466,7 +534,40 @@ class MeshPlan:
         """μ (eV) at ``filling`` electrons per cell from the eigenvalues of the plan's points
         (computed through ``runner``, so spread over the ranks under MPI)."""
         from .hall import mu_for_filling
+        comm = getattr(runner, "comm", None)
+        if comm is not None and kT > 0:
+            return self._mu_distributed(comm, filling, kT)
         parts = runner(self.n_chunks, self.eigenvalues, progress=False, desc="eigenvalues")
         E = np.concatenate([p["E"] for p in parts])
         w = np.concatenate([p["w"] for p in parts])
         return mu_for_filling(E, filling, kT, weights=None if self.reduced is None else w)
+
+    def _mu_distributed(self, comm, filling, kT):
+        """kT > 0 under MPI: each rank keeps the eigenvalues of its own chunks (memory / ranks);
+        the electron count of the bisection is summed over the ranks."""
+        from .errors import InputError
+        from .hall import fermi_dirac
+        from .parallel import owned_chunks
+        parts = [self.eigenvalues(c) for c in owned_chunks(self.n_chunks, comm.Get_rank(), comm.Get_size())]
+        nw = self.system.num_wann
+        E = np.concatenate([p["E"] for p in parts]) if parts else np.zeros((0, nw))
+        w = np.concatenate([p["w"] for p in parts]) if parts else np.zeros(0)
+        if not 0 < filling < nw:
+            raise InputError(f"--filling must be between 0 and {nw} electrons per cell, got {filling}")
+        n_k = comm.allreduce(float(w.sum()))
+        lo = comm.allreduce(float(E.min()) if len(E) else np.inf, op=_mpi_op("MIN")) - 20 * kT
+        hi = comm.allreduce(float(E.max()) if len(E) else -np.inf, op=_mpi_op("MAX")) + 20 * kT
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            if comm.allreduce(float(w @ fermi_dirac(E, mid, kT).sum(axis=1))) / n_k < filling:
+                lo = mid
+            else:
+                hi = mid
+            if hi - lo < 1e-12:
+                break
+        return 0.5 * (lo + hi)
+
+
+def _mpi_op(name):
+    from mpi4py import MPI
+    return getattr(MPI, name)

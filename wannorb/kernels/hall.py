@@ -57,14 +57,32 @@ def integrands_at_k(E, U, dH, Xk, degen_tol, out):
     E : (nw,) eV ascending; U : (nw, nw) eigenvectors (columns); dH : (3, nw, nw) eV·Å;
     Xk : (nq, 3, nw, nw) operators at k; out : (3, nq, 3, 3, 3, nw) filled.
     Returns the smallest gap between adjacent groups (eV).
+
+    The dense work is five matrix products on stacked operands (one BLAS call each, see
+    docs/performance.md): V = U†[∂H^x|∂H^y|∂H^z]U, X_e = U†[X^{q,j}]U for all (q, j), and
+    X_e^{qj} V^i for all (q, j, i); the rest is O(nw²) per tensor component.
     """
     nw = E.shape[0]
     nq = Xk.shape[0]
-    Ud = np.ascontiguousarray(U.conj().T)
+    nx = 3 * nq
     Uc = np.ascontiguousarray(U)
-    V = np.empty((3, nw, nw), np.complex128)
+    Ud = np.ascontiguousarray(U.conj().T)
+    # V^a = U† ∂_a H U, stored side by side: Vh[:, a*nw:(a+1)*nw]
+    T = np.ascontiguousarray(dH).reshape(3 * nw, nw) @ Uc
+    Th = np.empty((nw, 3 * nw), np.complex128)
     for a in range(3):
-        V[a] = Ud @ (np.ascontiguousarray(dH[a]) @ Uc)
+        Th[:, a * nw:(a + 1) * nw] = T[a * nw:(a + 1) * nw, :]
+    Vh = Ud @ Th
+    # X_e^{qj} = U† X^{qj} U, side by side, then stacked vertically for the products with V
+    T2 = np.ascontiguousarray(Xk).reshape(nx * nw, nw) @ Uc
+    T2h = np.empty((nw, nx * nw), np.complex128)
+    for b in range(nx):
+        T2h[:, b * nw:(b + 1) * nw] = T2[b * nw:(b + 1) * nw, :]
+    Xh = Ud @ T2h
+    Xv = np.empty((nx * nw, nw), np.complex128)
+    for b in range(nx):
+        Xv[b * nw:(b + 1) * nw, :] = Xh[:, b * nw:(b + 1) * nw]
+    XV = Xv @ Vh                        # block (b, i): X_e^b V^i
     gid = np.zeros(nw, np.int64)
     gap = np.inf
     for n in range(1, nw):
@@ -81,41 +99,73 @@ def integrands_at_k(E, U, dH, Xk, degen_tol, out):
         gstart[n] = n if (n == 0 or gid[n] != gid[n - 1]) else gstart[n - 1]
     for n in range(nw - 1, -1, -1):
         gend[n] = n + 1 if (n == nw - 1 or gid[n] != gid[n + 1]) else gend[n + 1]
-    D = np.zeros((nw, nw))
+    # B^k_nm = v^k_mn / (ε_n − ε_m)², zero inside a group; real and imaginary parts apart
+    Br = np.zeros((nw, nw, 3))
+    Bi = np.zeros((nw, nw, 3))
     for n in range(nw):
         for m in range(nw):
             if gid[n] != gid[m]:
-                D[n, m] = 1.0 / (E[n] - E[m]) ** 2
-    XbpV = np.empty((nw, nw), np.complex128)
-    for q in range(nq):
-        for j in range(3):
-            X = Ud @ (np.ascontiguousarray(Xk[q, j]) @ Uc)
-            for i in range(3):
-                XV = X @ V[i]
-                # X_bp v: only the group block of X enters
-                for n in range(nw):
-                    for m in range(nw):
-                        acc = 0j
-                        for p in range(gstart[n], gend[n]):
-                            acc += X[n, p] * V[i, p, m]
-                        XbpV[n, m] = acc
+                w = 1.0 / (E[n] - E[m]) ** 2
                 for kd in range(3):
-                    for n in range(nw):
-                        s_eq4 = 0.0
-                        s_conv = 0.0
-                        s_oth = 0.0
-                        for m in range(nw):
-                            w = D[n, m]
-                            if w == 0.0:
-                                continue
-                            vk = V[kd, m, n]
-                            # (v X)_nm = conj((X v)_mn) for Hermitian X, v
-                            s_conv += (0.5 * (XV[n, m] + np.conj(XV[m, n])) * vk).imag * w
-                            s_eq4 += (XbpV[n, m] * vk).imag * w
-                            s_oth += (np.conj(XbpV[m, n]) * vk).imag * w
-                        out[0, q, j, i, kd, n] = -2.0 * s_eq4
-                        out[1, q, j, i, kd, n] = -2.0 * s_conv
-                        out[2, q, j, i, kd, n] = -(s_eq4 + s_oth)
+                    v = Vh[m, kd * nw + n]
+                    Br[n, m, kd] = v.real * w
+                    Bi[n, m, kd] = v.imag * w
+    Pr = np.empty((nw, nw))             # X_bp v^i, real and imaginary parts
+    Pi = np.empty((nw, nw))
+    for b in range(nx):
+        q = b // 3
+        j = b % 3
+        r0 = b * nw
+        for i in range(3):
+            c0 = i * nw
+            # X_bp v^i: only the group block of X_e enters
+            for n in range(nw):
+                for m in range(nw):
+                    acc = 0j
+                    for p in range(gstart[n], gend[n]):
+                        acc += Xv[r0 + n, p] * Vh[p, c0 + m]
+                    Pr[n, m] = acc.real
+                    Pi[n, m] = acc.imag
+            for n in range(nw):
+                c0x = 0.0
+                c1x = 0.0
+                c2x = 0.0
+                e0 = 0.0
+                e1 = 0.0
+                e2 = 0.0
+                o0 = 0.0
+                o1 = 0.0
+                o2 = 0.0
+                for m in range(nw):
+                    if gid[m] == gid[n]:
+                        continue
+                    # ½{v, X}: (X v)_nm + (v X)_nm, (v X)_nm = conj((X v)_mn) for Hermitian X, v
+                    a = XV[r0 + n, c0 + m]
+                    a2 = XV[r0 + m, c0 + n]
+                    ar = a.real + a2.real
+                    ai = a.imag - a2.imag
+                    br0, br1, br2 = Br[n, m, 0], Br[n, m, 1], Br[n, m, 2]
+                    bi0, bi1, bi2 = Bi[n, m, 0], Bi[n, m, 1], Bi[n, m, 2]
+                    c0x += ar * bi0 + ai * br0
+                    c1x += ar * bi1 + ai * br1
+                    c2x += ar * bi2 + ai * br2
+                    pr, pi = Pr[n, m], Pi[n, m]
+                    e0 += pr * bi0 + pi * br0
+                    e1 += pr * bi1 + pi * br1
+                    e2 += pr * bi2 + pi * br2
+                    qr, qi = Pr[m, n], -Pi[m, n]       # conj((X_bp v)_mn)
+                    o0 += qr * bi0 + qi * br0
+                    o1 += qr * bi1 + qi * br1
+                    o2 += qr * bi2 + qi * br2
+                out[0, q, j, i, 0, n] = -2.0 * e0
+                out[0, q, j, i, 1, n] = -2.0 * e1
+                out[0, q, j, i, 2, n] = -2.0 * e2
+                out[1, q, j, i, 0, n] = -c0x
+                out[1, q, j, i, 1, n] = -c1x
+                out[1, q, j, i, 2, n] = -c2x
+                out[2, q, j, i, 0, n] = -(e0 + o0)
+                out[2, q, j, i, 1, n] = -(e1 + o1)
+                out[2, q, j, i, 2, n] = -(e2 + o2)
     return gap
 
 
