@@ -16,6 +16,8 @@ COMMAND_MODULES = [
     "wannorb.commands.info",
     "wannorb.commands.hall",
     "wannorb.commands.screen",
+    "wannorb.commands.sweep",
+    "wannorb.commands.kmap",
     "wannorb.edge.cli",
 ]
 

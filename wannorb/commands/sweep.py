@@ -1,0 +1,105 @@
+"""``wannorb sweep SYSTEM --soc-scales A1,A2,...``: σ^j_ik against the SOI scale, with exponents,
+per-point convergence (adaptive refinement, twin meshes) and diagnostics; JSON + optional plot."""
+import sys
+
+from ..errors import InputError
+from ..results import provenance, write_json
+from .common import add_hall_arguments, add_system_arguments, hall_kwargs, load_from_args, parse_float, parse_list
+
+
+def register(sub):
+    p = sub.add_parser("sweep", help="spin/orbital Hall conductivities against the spin-orbit scale A "
+                                     "(exponents, convergence per point)", description=__doc__)
+    add_system_arguments(p)
+    p.add_argument("--soc-scales", required=True, metavar="A1,A2,...", help="positive multipliers of the SOI term")
+    add_hall_arguments(p, soc=False)
+    p.add_argument("--keep-electron-count", action="store_true",
+                   help="keep the electron count of the data (mu = E_F at A = 1) at every scale, instead of a fixed mu")
+    p.add_argument("--component", default="zxy", metavar="JIK",
+                   help="tensor component sigma^j_ik as letters j (spin/orbital axis), i (current), k (field); default zxy")
+    p.add_argument("--refine", default="adaptive", choices=("off", "adaptive", "uniform"),
+                   help="off: the plain --nk mesh only; adaptive (default): refine around small gaps and check "
+                        "against the half-spacing-shifted twin mesh; uniform: twin-mesh check only")
+    p.add_argument("--refine-factor", default=None, metavar="F",
+                   help="refine a cell when a relevant gap is below F·(velocity·r + curvature·r²) (default 0.5)")
+    p.add_argument("--max-level", default=None, help="deepest refinement level (cells halved per level; default 12)")
+    p.add_argument("--max-points", default=None, help="refined k-points per scale and mesh (default 400000)")
+    p.add_argument("--rtol", default="0.01", help="relative convergence target per point (default 0.01)")
+    p.add_argument("--atol", default="1e-6", help="absolute floor of the target, (hbar/e) S/cm (default 1e-6)")
+    p.add_argument("--nk-max", default=None, metavar="N|N1,N2,N3",
+                   help="double the base mesh of unconverged points up to this (default: --nk, no doubling)")
+    p.add_argument("--split-deltas", default="0.001,0.01,0.1", metavar="D1,D2,...",
+                   help="gap thresholds (eV) of the gap-split diagnostic")
+    p.add_argument("--degen-tol-scan", default=None, metavar="G1,G2,...",
+                   help="also rerun the sweep with these degeneracy tolerances (eV, read as a broadening)")
+    p.add_argument("--output", required=True, metavar="OUT.json", help="JSON result file")
+    p.add_argument("--plot", metavar="PNG", help="log-log plot of |sigma| against A")
+    p.set_defaults(func=run)
+
+
+def sweep_kwargs(args, system):
+    from ..kmesh import parse_nk
+    from ..refine import MAX_LEVEL, MAX_POINTS, REFINE_FACTOR
+    kw = hall_kwargs(args, system)
+    # the sweep sums the full mesh (its refinement is not symmetry-reduced); MPI/checkpoint options
+    # of the shared hall arguments do not apply here
+    kw.pop("symmetry", None)
+    if args.keep_electron_count:
+        if "mu" in kw or "filling" in kw:
+            raise InputError("--keep-electron-count cannot be combined with --mu, --mu-shift or --filling")
+        kw["keep_electron_count"] = True
+    kw.update(
+        component=args.component,
+        refine=args.refine,
+        refine_factor=REFINE_FACTOR if args.refine_factor is None else parse_float("--refine-factor", args.refine_factor, positive=True),
+        max_level=MAX_LEVEL if args.max_level is None else int(parse_float("--max-level", args.max_level, nonneg=True)),
+        max_points=MAX_POINTS if args.max_points is None else int(parse_float("--max-points", args.max_points, nonneg=True)),
+        rtol=parse_float("--rtol", args.rtol, positive=True),
+        atol=parse_float("--atol", args.atol, nonneg=True),
+        nk_max=None if args.nk_max is None else parse_nk(args.nk_max),
+        split_deltas=[parse_float("--split-deltas", x, positive=True) for x in parse_list("--split-deltas", args.split_deltas)],
+    )
+    return kw
+
+
+def run(args):
+    from .. import sweep as sw
+    system = load_from_args(args)
+    scales = [parse_float("--soc-scales", x, positive=True) for x in parse_list("--soc-scales", args.soc_scales)]
+    kw = sweep_kwargs(args, system)
+    sw.parse_component(kw["component"])
+    data = sw.sweep(system, scales, **kw)
+    if args.degen_tol_scan:
+        tols = [parse_float("--degen-tol-scan", x, positive=True) for x in parse_list("--degen-tol-scan", args.degen_tol_scan)]
+        kw.pop("degen_tol", None)
+        data["degen_tol_scan"] = sw.degen_tol_scan(system, scales, tols, **kw)
+    data["provenance"] = provenance()
+    write_json(data, args.output)
+    print_table(data, sys.stdout)
+    if args.plot:
+        sw.plot_sweep(data, args.plot)
+        print(f"wrote {args.plot}")
+    print(f"wrote {args.output}")
+    return 0
+
+
+def print_table(d, file):
+    c = d["component"]
+    print(f"{d['system']}: sigma^{c[0]}_{c[1:]} in (hbar/e) S/cm against the SOI scale A "
+          f"(refine={d['refine']}, nk={'x'.join(map(str, d['nk']))}, kT={d['kT']:g} eV, mu mode {d.get('mu_mode')})",
+          file=file)
+    cols = [(m, q) for m in d["methods"] for q in d["quantities"]]
+    print(f"  {'A':>8}" + "".join(f"{(m[:4] + '/' + q[:4]):>18}" for m, q in cols), file=file)
+    for i, a in enumerate(d["soc_scales"]):
+        row = f"  {a:>8.4g}"
+        for m, q in cols:
+            mark = " " if d["converged"][m][q][i] else "*"
+            row += f"{d['sigma'][m][q][i]:>17.4g}{mark}"
+        print(row, file=file)
+    row = f"  {'exponent':>8}"
+    for m, q in cols:
+        g = d["exponents"][m][q]["global"]
+        row += f"{'n/a':>18}" if g["value"] is None else f"{g['value']:>12.3f}±{(g['stderr'] or 0):<5.3f}"
+    print(row, file=file)
+    print("  * not converged (error estimate above rtol·|sigma|" +
+          (", no check with --refine off)" if d["refine"] == "off" else ")"), file=file)

@@ -1,0 +1,436 @@
+"""SOI-strength sweeps: σ^j_ik(A) for H = H0 + A·Hsoc by Eq. (4), conventional and conserved Kubo.
+
+The paper (discussion after Eq. (4)) claims, for TR+I metals without orbital degeneracy beyond
+Kramers: SHE ∝ λ, Eq. (4) OHE ∝ λ² (at least), conventional OHE finite as λ → 0. A sweep puts
+this to a test: it computes σ at each scale A, the local exponents d ln|σ| / d ln A between
+neighbouring scales and a global least-squares exponent with its standard error.
+
+The scale is passed at call time; the model is never rebuilt. On the base mesh H0(k) and Hsoc(k)
+are Fourier transformed once per chunk and reused for every scale (H(k) = H0(k) + A Hsoc(k)).
+
+Convergence (``refine``):
+* ``"off"`` — every scale on the plain ``nk`` mesh with ``shift``: the number ``wannorb hall``
+  gives on that mesh (tested); no error estimate, so no point is claimed converged.
+* ``"adaptive"`` (default) — adaptive refinement around small relevant gaps (``wannorb.refine``)
+  on the mesh with ``shift`` and on its twin shifted by half a spacing; σ is the mean of the two
+  (a correct quadrature: the union of the two meshes, weights halved). Every point is computed on
+  the base mesh N and again on 2N (default ``nk_max`` = 2N); the error estimate of the 2N value is
+  max(½|twin difference|, |σ_2N − σ_N|) plus the contribution of unresolved cells. A point whose
+  estimate exceeds rtol·|σ| + atol is doubled again while the mesh stays within ``nk_max``; a point
+  is never called converged on its first mesh (the twins share part of their error).
+* ``"uniform"`` — the same twin-mesh estimate and doubling, without adaptive refinement.
+"""
+import math
+import time
+
+import numpy as np
+
+from . import bloch, refine as rf
+from .errors import InputError
+from .hall import (DEGEN_TOL_EV, METHODS, QUANTITIES, eigenvalues_on_mesh, fermi_dirac, mu_for_filling,
+                   operator_stack, prefactor)
+from .kernels.hall import allocate_outputs, hall_integrands
+from .kmesh import UniformMesh, chunk_points_limit
+
+REFINE_MODES = ("off", "adaptive", "uniform")
+# Relative convergence target of a sweep point (the issue's "moves by < 1 %").
+RTOL = 0.01
+# Absolute floor, (ħ/e) S/cm: a value below this is numerically zero (symmetry-forbidden
+# components, SHE at A = 0) and counts as converged when the estimate is below it too.
+ATOL = 1e-6
+# Gap thresholds δ (eV) of the gap-split diagnostic.
+SPLIT_DELTAS = (1e-3, 1e-2, 1e-1)
+
+SWEEP_UNITS = {
+    "sigma": "(hbar/e) S/cm; sigma[method][quantity][iscale] is sigma^j_ik of `component` at the first mu",
+    "error_estimate": "(hbar/e) S/cm, same layout as sigma",
+    "soc_scales": "dimensionless multipliers A of the spin-orbit term (H = H0 + A Hsoc)",
+    "mu": "eV", "mu_per_scale": "eV, [iscale][imu]", "kT": "eV", "degen_tol": "eV",
+    "exponents": "d ln|sigma| / d ln A (local: between neighbouring scales; global: least-squares slope)",
+    "gap_split": "(hbar/e) S/cm: part of sigma from states whose gap to the nearest other group is < delta",
+    "min_relevant_gap": "eV", "k_red": "reduced coordinates",
+}
+
+
+def parse_component(text):
+    """'zxy' -> (2, 0, 1) = (j, i, k): angular-momentum component, current, field."""
+    t = str(text).strip().lower()
+    if len(t) != 3 or any(c not in "xyz" for c in t):
+        raise InputError(f"--component must be three letters from x, y, z (j, i, k), got {text!r}")
+    return tuple("xyz".index(c) for c in t)
+
+
+def sweep(system, soc_scales, mu=None, filling=None, keep_electron_count=False, kT=0.05, nk=24,
+          shift=(0.0, 0.0, 0.0), methods=METHODS, quantities=QUANTITIES, degen_tol=DEGEN_TOL_EV,
+          component="zxy", refine="adaptive", refine_factor=rf.REFINE_FACTOR, max_level=rf.MAX_LEVEL,
+          max_points=rf.MAX_POINTS, rtol=RTOL, atol=ATOL, nk_max=None, split_deltas=SPLIT_DELTAS,
+          operator_phases=True, progress=True):
+    """σ^j_ik at each SOI scale, with convergence control and diagnostics.
+
+    Parameters
+    ----------
+    system : TBModel
+    soc_scales : list of float > 0 — multipliers A of Hsoc
+    mu : float or list, eV (fixed chemical potential for every scale); default the data's E_F
+    filling : electrons per cell; μ(A) found at each scale on the base mesh (fixed electron count)
+    keep_electron_count : keep the electron count of the data (μ = E_F at A = 1) at every scale
+    kT : eV; nk : int or 3 ints (base mesh); shift : 3 floats (fractions of the spacing)
+    component : 'jik' letters, default 'zxy' (σ^z_xy)
+    refine : 'off' | 'adaptive' | 'uniform' (module docstring)
+    refine_factor, max_level, max_points : adaptive refinement (``wannorb.refine``)
+    rtol, atol : convergence target ((ħ/e) S/cm for atol); nk_max : largest base mesh per axis
+    (default 2·nk, or nk with refine='off')
+    split_deltas : gap thresholds δ (eV) of the gap-split diagnostic
+
+    Returns
+    -------
+    dict — the JSON of ``wannorb sweep`` (see SWEEP_UNITS and docs/sweep.md).
+    """
+    t_start = time.time()
+    scales = [float(a) for a in np.atleast_1d(soc_scales)]
+    if not scales or any(not (a > 0 and math.isfinite(a)) for a in scales):
+        raise InputError(f"--soc-scales must be positive numbers, got {soc_scales}")
+    if refine not in REFINE_MODES:
+        raise InputError(f"--refine must be one of {', '.join(REFINE_MODES)}, got {refine!r}")
+    if not np.any(system.Hsoc):
+        raise InputError(f"{system.name} has no separate spin-orbit term: nothing to sweep")
+    nk = (int(nk),) * 3 if np.isscalar(nk) else tuple(int(x) for x in nk)
+    nk_max = (nk if refine == "off" else tuple(2 * n for n in nk)) if nk_max is None else ((int(nk_max),) * 3 if np.isscalar(nk_max) else tuple(int(x) for x in nk_max))
+    comp = parse_component(component) if isinstance(component, str) else tuple(component)
+    methods, quantities = tuple(methods), tuple(quantities)
+    for m in methods:
+        if m not in METHODS:
+            raise InputError(f"unknown method {m!r}; choose from {', '.join(METHODS)}")
+    Xops = operator_stack(system, quantities)
+    degen_tol = float(degen_tol)
+    shift = tuple(float(s) for s in shift)
+
+    # --- chemical potential per scale -------------------------------------------------------
+    chosen = sum(x is not None and x is not False for x in (mu, filling, keep_electron_count or None))
+    if chosen > 1:
+        raise InputError("give only one of mu, filling or keep_electron_count")
+    mu_info = {}
+    base_mesh = UniformMesh(nk, shift)
+    if filling is not None or keep_electron_count:
+        if keep_electron_count:
+            if system.fermi_energy is None:
+                raise InputError(f"{system.name} has no Fermi energy: cannot keep its electron count (use --filling)")
+            E1 = eigenvalues_on_mesh(system, base_mesh, 1.0)
+            filling = float(fermi_dirac(E1, system.fermi_energy, kT).sum() / len(E1))
+            if kT == 0:
+                filling = round(filling * len(E1)) / len(E1)
+            mu_info = {"mu_mode": "electron_count_of_data", "filling": filling,
+                       "note": "electrons per cell at mu = E_F and A = 1 on the base mesh, kept at every scale"}
+        else:
+            filling = float(filling)
+            mu_info = {"mu_mode": "filling", "filling": filling}
+        mus_per_scale = [[float(mu_for_filling(eigenvalues_on_mesh(system, base_mesh, a), filling, kT))]
+                         for a in scales]
+    else:
+        if mu is None:
+            if system.fermi_energy is None:
+                raise InputError(f"{system.name} has no Fermi energy in its data: give mu or filling")
+            mus = [float(system.fermi_energy)]
+            mu_info = {"mu_mode": "fixed", "mu_source": "Fermi energy of the data (E_F_eV)"}
+        else:
+            mus = [float(m) for m in np.atleast_1d(mu)]
+            mu_info = {"mu_mode": "fixed"}
+        mus_per_scale = [list(mus) for _ in scales]
+
+    # --- integrals -------------------------------------------------------------------------
+    common = dict(Xops=Xops, degen_tol=degen_tol, operator_phases=operator_phases, kT=float(kT), comp=comp,
+                  max_level=int(max_level), max_points=int(max_points), split_deltas=split_deltas)
+    factor = 0.0 if refine in ("off", "uniform") else float(refine_factor)
+    shifts = [shift] if refine == "off" else [shift, tuple((s + 0.5) % 1.0 for s in shift)]
+    pref = prefactor(system, 1)
+
+    todo = list(range(len(scales)))
+    runs = {s: [] for s in todo}        # per scale: list of per-mesh records
+    n_cur = nk
+    while todo:
+        integrals = {}
+        for sh in shifts:
+            accs = _integrate(system, [scales[s] for s in todo], [mus_per_scale[s] for s in todo],
+                              n_cur, sh, factor, common, progress)
+            for s, rec in zip(todo, accs):
+                integrals.setdefault(s, []).append(rec)
+        still = []
+        for s in todo:
+            rec = _combine(integrals[s], pref, methods, quantities, comp, rtol, atol, refine)
+            rec["nk"] = list(n_cur)
+            if refine != "off":
+                _doubling_check(rec, runs[s][-1] if runs[s] else None, rtol, atol)
+            runs[s].append(rec)
+            if refine != "off" and not all(all(v for v in rec["converged"][m].values()) for m in methods):
+                still.append(s)
+        nxt = tuple(2 * n for n in n_cur)
+        if refine == "off" or not still or any(a > b for a, b in zip(nxt, nk_max)):
+            break
+        todo, n_cur = still, nxt
+
+    return _assemble(system, scales, mus_per_scale, mu_info, runs, methods, quantities, comp, dict(
+        kT=float(kT), nk=list(nk), nk_max=list(nk_max), shift=list(shift), degen_tol=degen_tol, refine=refine,
+        refine_factor=factor, max_level=int(max_level), max_points=int(max_points), rtol=rtol, atol=atol,
+        operator_phases=bool(operator_phases), split_deltas=list(split_deltas)), t_start)
+
+
+def _integrate(system, scales, mus_list, nk, shift, factor, common, progress):
+    """Base-mesh pass for all scales (H0(k), Hsoc(k) transformed once per chunk), then adaptive
+    refinement per scale. Returns per scale a dict with the Accumulator and statistics."""
+    from tqdm import tqdm
+    import sys
+    nq = len(common["Xops"])
+    max_chunk = min(chunk_points_limit(system.num_wann, nq), max(64, int(np.prod(nk)) // 16))
+    mesh = UniformMesh(tuple(nk), tuple(shift), max_chunk=max_chunk)
+    r0 = rf.cell_radius(system.reciprocal, nk)
+    w0 = 1.0 / mesh.n_points
+    ctxs, accs, flagged = [], [], []
+    for a, mus in zip(scales, mus_list):
+        e_max = max(mus) + rf.RELEVANT_KT * common["kT"]
+        ctxs.append(dict(common, soc_scale=a, mus=mus, e_max=e_max, threshold0=factor * r0, factor=factor, r0=factor * r0,
+                         curvature=rf.curvature_bound(system, a) if factor > 0 else 0.0))
+        accs.append(rf.Accumulator(len(mus), nq, common["split_deltas"], common["comp"]))
+        flagged.append([])
+    t0 = time.time()
+    bar = tqdm(total=mesh.n_chunks, desc=f"base mesh {'x'.join(map(str, nk))} shift {','.join(f'{s:g}' for s in shift)}",
+               unit="chunk", disable=not progress, file=sys.stderr)
+    for c in range(mesh.n_chunks):
+        off = mesh.chunk_offset(c)
+        k_red, H0k, dH0k = bloch.hk_fft(system.R, system.lattice, system.H0, system.centres, mesh.n_fft, off)
+        _, Hsk, dHsk = bloch.hk_fft(system.R, system.lattice, system.Hsoc, system.centres, mesh.n_fft, off)
+        k_cart = k_red @ system.reciprocal
+        phase = (bloch.centre_phases(k_cart, system.centres) if common["operator_phases"]
+                 else np.ones(H0k.shape[:2], complex))
+        for ctx, acc, fl in zip(ctxs, accs, flagged):
+            a = ctx["soc_scale"]
+            E, omega, _ = allocate_outputs(len(k_red), system.num_wann, nq)
+            Hk, dHk = H0k + a * Hsk, dH0k + a * dHsk
+            hall_integrands(np.ascontiguousarray(Hk), np.ascontiguousarray(dHk),
+                            np.ascontiguousarray(phase), np.ascontiguousarray(common["Xops"]),
+                            float(common["degen_tol"]), E, omega, _)
+            per_k, per_state = rf.point_values(E, omega, ctx["mus"], ctx["kT"], ctx["comp"])
+            rgap = rf.relevant_gap(E, ctx["degen_tol"], ctx["e_max"])
+            if ctx["threshold0"] > 0 and ctx["max_level"] > 0:
+                flag = rf.unresolved_cells(Hk, dHk, ctx["degen_tol"], ctx["e_max"], ctx["r0"],
+                                           ctx["curvature"], ctx["mus"], ctx["kT"], ctx["factor"],
+                                           ctx.get("fermi_surface", False))
+            else:
+                flag = np.zeros(len(rgap), bool)
+            sg = rf.state_gaps(E, ctx["degen_tol"])
+            keep = ~flag
+            acc.add(k_red[keep], w0, per_k[keep], per_state[keep], sg[keep], rgap[keep])
+            fl.append(k_red[flag])
+        bar.update(1)
+    bar.close()
+    t_base = time.time() - t0
+    out = []
+    for ctx, acc, fl in zip(ctxs, accs, flagged):
+        t1 = time.time()
+        pending = np.concatenate(fl) if fl else np.zeros((0, 3))
+        n_flag0 = len(pending)
+        levels = {}
+        rbar = tqdm(desc=f"refine A={ctx['soc_scale']:g}", unit="pt", disable=not progress or not n_flag0,
+                    file=sys.stderr)
+
+        def report(lev, n):
+            levels[lev] = levels.get(lev, 0) + n
+            rbar.update(n)
+        n_ref, deepest = rf.refine_cells(system, acc, pending, 0, nk, ctx, progress=report) if n_flag0 else (0, 0)
+        rbar.close()
+        out.append(dict(acc=acc, shift=list(shift), n_base=mesh.n_points, n_flagged_base=n_flag0,
+                        n_refined_points=int(n_ref), deepest_level=int(deepest),
+                        points_per_level={str(k): int(v) for k, v in sorted(levels.items())},
+                        threshold0=ctx["threshold0"], r0=r0, curvature=ctx["curvature"],
+                        wall_time_s=time.time() - t1 + t_base / len(ctxs)))
+    return out
+
+
+def _combine(recs, pref, methods, quantities, comp, rtol, atol, refine):
+    """σ (mean over the mesh twins), error estimate and convergence flags of one scale on one mesh."""
+    j, i, k = comp
+    midx = {m: METHODS.index(m) for m in methods}
+    totals = [r["acc"].total * pref for r in recs]          # each (nmu, 3, nq, 3, 3, 3)
+    tensor = sum(totals) / len(totals)
+    sigma, err, conv, unres = {}, {}, {}, {}
+    for m in methods:
+        sigma[m], err[m], conv[m], unres[m] = {}, {}, {}, {}
+        for iq, q in enumerate(quantities):
+            vals = [t[0, midx[m], iq, j, i, k] for t in totals]
+            val = float(np.mean(vals))
+            u = float(sum(r["acc"].unresolved[midx[m], iq] for r in recs) * abs(pref) / len(recs))
+            sigma[m][q] = val
+            unres[m][q] = u
+            if refine == "off":
+                err[m][q] = None
+                conv[m][q] = False
+            else:
+                e = 0.5 * abs(vals[0] - vals[1]) + u
+                err[m][q] = e
+                conv[m][q] = bool(e <= rtol * abs(val) + atol)
+    split = [{m: {q: float(sum(r["acc"].split[d, midx[m], iq] for r in recs) * pref / len(recs))
+                  for iq, q in enumerate(quantities)} for m in methods} for d in range(len(recs[0]["acc"].deltas))]
+    meshes = []
+    for r in recs:
+        a = r["acc"]
+        meshes.append({
+            "shift": r["shift"], "n_base_points": r["n_base"], "n_flagged_base_cells": r["n_flagged_base"],
+            "n_refined_points": r["n_refined_points"], "deepest_level": r["deepest_level"],
+            "points_per_level": r["points_per_level"], "refine_threshold_invA": r["threshold0"],
+            "base_cell_radius_invA": r["r0"], "curvature_bound_eVA2": r["curvature"], "weight_sum": a.weight, "unresolved_weight": a.unresolved_weight,
+            "min_relevant_gap": {"value": a.gap_min, "k_red": a.gap_min_k},
+            "max_point_contribution": {m: {q: {"value": float(a.point_max[midx[m], iq] * abs(pref)),
+                                               "k_red": a.point_max_k[midx[m], iq]}
+                                           for iq, q in enumerate(quantities)} for m in methods},
+            "sigma": {m: {q: float(a.total[0, midx[m], iq, j, i, k] * pref) for iq, q in enumerate(quantities)}
+                      for m in methods},
+            "wall_time_s": r["wall_time_s"],
+        })
+    return dict(sigma=sigma, error=err, converged=conv, unresolved=unres, tensor=tensor, split=split,
+                deltas=list(recs[0]["acc"].deltas), meshes=meshes)
+
+
+def _doubling_check(rec, prev, rtol, atol):
+    """Error estimate of a point on mesh N from the twin meshes and from the previous mesh N/2:
+    max(½|σ_twin1 − σ_twin2|, |σ_N − σ_N/2|) + unresolved. The twin difference alone misses the
+    errors both twins share (Fermi-surface sampling, and the second-order error of a partly refined
+    smooth integrand), so a point is never called converged on its first mesh."""
+    for m in rec["sigma"]:
+        for q in rec["sigma"][m]:
+            twin = rec["error"][m][q]
+            rec["twin_error"] = rec.get("twin_error", {})
+            rec["twin_error"].setdefault(m, {})[q] = twin
+            if prev is None:
+                rec["converged"][m][q] = False
+                continue
+            e = max(twin, abs(rec["sigma"][m][q] - prev["sigma"][m][q]) + rec["unresolved"][m][q])
+            rec["error"][m][q] = e
+            rec["converged"][m][q] = bool(e <= rtol * abs(rec["sigma"][m][q]) + atol)
+
+
+def local_exponents(scales, values):
+    """d ln|σ| / d ln A between neighbouring scales (None where a value is 0)."""
+    out = []
+    for (a0, v0), (a1, v1) in zip(zip(scales, values), zip(scales[1:], values[1:])):
+        if v0 == 0 or v1 == 0 or a0 == a1:
+            out.append(None)
+        else:
+            out.append(math.log(abs(v1) / abs(v0)) / math.log(a1 / a0))
+    return out
+
+
+def global_exponent(scales, values, use=None):
+    """Least-squares slope of ln|σ| against ln A over the points in ``use`` (default all non-zero).
+
+    Returns {"value", "stderr", "n_points", "points"}; stderr from the residuals (None for 2 points).
+    """
+    idx = [i for i in range(len(scales)) if values[i] not in (0, None) and (use is None or use[i])]
+    if len(idx) < 2:
+        return {"value": None, "stderr": None, "n_points": len(idx), "points": idx}
+    x = np.log([scales[i] for i in idx])
+    y = np.log([abs(values[i]) for i in idx])
+    A = np.vstack([x, np.ones_like(x)]).T
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    stderr = None
+    if len(idx) > 2:
+        res = y - A @ coef
+        stderr = float(math.sqrt(res @ res / (len(idx) - 2) / ((x - x.mean()) @ (x - x.mean()))))
+    return {"value": float(coef[0]), "stderr": stderr, "n_points": len(idx), "points": idx}
+
+
+def _assemble(system, scales, mus_per_scale, mu_info, runs, methods, quantities, comp, settings, t_start):
+    final = [runs[s][-1] for s in range(len(scales))]
+    sigma = {m: {q: [f["sigma"][m][q] for f in final] for q in quantities} for m in methods}
+    conv = {m: {q: [f["converged"][m][q] for f in final] for q in quantities} for m in methods}
+    err = {m: {q: [f["error"][m][q] for f in final] for q in quantities} for m in methods}
+    expo = {}
+    for m in methods:
+        expo[m] = {}
+        for q in quantities:
+            vals = sigma[m][q]
+            g = global_exponent(scales, vals, use=conv[m][q] if sum(conv[m][q]) >= 2 else None)
+            g["uses_unconverged_points"] = sum(conv[m][q]) < 2
+            signs = [int(np.sign(v)) for v in vals]
+            expo[m][q] = {"global": g, "local": local_exponents(scales, vals),
+                          "local_converged": [bool(a and b) for a, b in zip(conv[m][q], conv[m][q][1:])],
+                          "sign": signs, "sign_changes": bool(len(set(s for s in signs if s)) > 1)}
+    points = []
+    for s, a in enumerate(scales):
+        f = final[s]
+        points.append({
+            "soc_scale": a, "mu": mus_per_scale[s], "nk": f["nk"],
+            "meshes_tried": [r["nk"] for r in runs[s]],
+            "history": [{"nk": r["nk"], "sigma": r["sigma"], "error_estimate": r["error"],
+                         "twin_error": r.get("twin_error"), "converged": r["converged"]} for r in runs[s]],
+            "meshes": f["meshes"], "unresolved_contribution": f["unresolved"],
+            "gap_split": [{"delta_eV": d, "sigma_below": f["split"][i]} for i, d in enumerate(f["deltas"])],
+            "sigma_tensor_first_mu": {m: {q: f["tensor"][0, METHODS.index(m), iq].tolist()
+                                          for iq, q in enumerate(quantities)} for m in methods},
+        })
+    return {
+        "system": system.name, "params": dict(system.params), "soc_scales": scales,
+        "mu": mus_per_scale[0], "mu_per_scale": mus_per_scale, **mu_info,
+        "component": "".join("xyz"[c] for c in comp), "methods": list(methods), "quantities": list(quantities),
+        "sigma": sigma, "converged": conv, "error_estimate": err, "exponents": expo,
+        **settings, "points": points, "units": SWEEP_UNITS, "wall_time_s": time.time() - t_start,
+    }
+
+
+def degen_tol_scan(system, soc_scales, tols, **kw):
+    """Run the sweep for each degeneracy tolerance Γ (eV, read as a disorder broadening ħ/τ):
+    states closer than Γ form one group. Returns a list of {degen_tol, sigma, converged, exponents}."""
+    out = []
+    for tol in tols:
+        r = sweep(system, soc_scales, degen_tol=tol, **kw)
+        out.append({"degen_tol": float(tol), "sigma": r["sigma"], "converged": r["converged"],
+                    "error_estimate": r["error_estimate"],
+                    "exponents": {m: {q: {"global": e["global"], "local": e["local"]} for q, e in d.items()}
+                                  for m, d in r["exponents"].items()},
+                    "wall_time_s": r["wall_time_s"]})
+    return out
+
+
+def plot_sweep(data, path):
+    """Log–log |σ| vs A per quantity, one line per method; hollow markers: not converged.
+    Local exponents written between neighbouring points; global exponent in the legend."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    A = np.array(data["soc_scales"])
+    qs = data["quantities"]
+    fig, axes = plt.subplots(1, len(qs), figsize=(5.2 * len(qs), 4.4), squeeze=False)
+    colors = {"eq4": "C3", "conventional": "C0", "conserved": "C2"}
+    any_unconv = False
+    for ax, q in zip(axes[0], qs):
+        for m in data["methods"]:
+            v = np.abs(np.array(data["sigma"][m][q], float))
+            c = np.array(data["converged"][m][q], bool)
+            any_unconv |= not c.all()
+            g = data["exponents"][m][q]["global"]
+            lab = m + (f"  slope {g['value']:.2f}" if g["value"] is not None else "")
+            if g.get("stderr") is not None:
+                lab += f" ± {g['stderr']:.2f}"
+            if g.get("uses_unconverged_points"):
+                lab += " (unconv.)"
+            col = colors.get(m, None)
+            pos = v > 0
+            ax.plot(A[pos], v[pos], "-", color=col, lw=1, alpha=0.6)
+            ax.plot(A[pos & c], v[pos & c], "o", color=col, label=lab)
+            ax.plot(A[pos & ~c], v[pos & ~c], "o", mfc="none", color=col)
+            for i, e in enumerate(data["exponents"][m][q]["local"]):
+                if e is not None and pos[i] and pos[i + 1]:
+                    ax.annotate(f"{e:.2f}", (math.sqrt(A[i] * A[i + 1]), math.sqrt(v[i] * v[i + 1])),
+                                fontsize=7, color=col, ha="center", va="bottom")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("SOI scale A")
+        ax.set_ylabel(f"|σ^{data['component'][0]}_{data['component'][1:]}| ({q}) [(ħ/e) S/cm]")
+        ax.set_title(f"{data['system']} — {q}")
+        ax.legend(fontsize=8)
+    note = f"refine={data['refine']}, nk={'x'.join(map(str, data['nk']))}, kT={data['kT']:g} eV"
+    if any_unconv:
+        note += ";  hollow markers: NOT converged (error > rtol·|σ|" + \
+                (", not checked with --refine off)" if data["refine"] == "off" else ")")
+    fig.text(0.01, 0.01, note, fontsize=8)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
