@@ -156,7 +156,26 @@ def from_wannierberri(system, name="system"):
     """TBModel from a wannierberri System_R or SystemSOC (spin-orbit part kept separate)."""
     from wannierberri.system.system_soc import SystemSOC
     with quiet():
-        if isinstance(system, SystemSOC):
+        if isinstance(system, SystemSOC) and system.nspin == 1:
+            # non-magnetic: one spatial Hamiltonian and one SOC vector V^c(R);
+            # H = H0 ⊗ 1 + Σ_c V^c ⊗ σ^c in the interleaved (↑, ↓) basis, as wannierberri's Data_K_soc
+            up = system.system_up
+            from wannierberri.w90files.soc import SOC
+            pauli = SOC.get_pauli_rotated(theta=0, phi=0)               # (2, 2, 3): σ^c_ij
+            Hs = up.get_R_mat("Ham")
+            V = up.get_R_mat("dV_soc")
+            nR, ns, _ = Hs.shape
+            H0 = np.zeros((nR, 2 * ns, 2 * ns), complex)
+            Hsoc = np.zeros_like(H0)
+            for i in range(2):
+                H0[:, i::2, i::2] = Hs
+                for j in range(2):
+                    Hsoc[:, i::2, j::2] = np.einsum("rmnc,c->rmn", V, pauli[i, j])
+            R = up.rvec.iRvec
+            centres = np.repeat(up.wannier_centers_cart, 2, axis=0)
+            nw = 2 * ns
+            lattice = up.real_lattice
+        elif isinstance(system, SystemSOC):
             alpha = system.alpha_soc
             system.set_soc_axis(theta=0, phi=0, alpha_soc=0.0)
             sys0 = system.get_system_R()

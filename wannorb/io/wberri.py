@@ -58,10 +58,15 @@ def to_wannierberri(model, soc_scale=1.0, with_spin=True):
 def wannierberri_shc(model, mu, nk, soc_scale=1.0, nkfft=None):
     """wannierberri's static SHC (spin_current_type='simple'), converted to (ħ/e) S/cm.
 
-    Returns (3, 3, 3) array indexed [j][i][k] like wannorb (σ^j_ik), for each μ: (nmu, 3, 3, 3).
-    wannierberri's own array is [i][k][j] in S/m.
+    ``model``: a TBModel (converted with :func:`to_wannierberri`) or a wannierberri system
+    itself (e.g. the SystemSOC of a data folder, evaluated by wannierberri's own code path).
+    Returns an array (nmu, 3, 3, 3) indexed [imu][j][i][k] like wannorb (σ^j_ik);
+    wannierberri's own array is [i][k][j] in S/m. μ must be sorted ascending.
     """
-    wb, system = to_wannierberri(model, soc_scale)
+    if hasattr(model, "H0"):
+        wb, system = to_wannierberri(model, soc_scale)
+    else:
+        wb, system = import_wannierberri(), model
     nk = (nk,) * 3 if np.isscalar(nk) else tuple(nk)
     with quiet(), tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)   # wannierberri leaves result files open
