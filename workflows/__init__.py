@@ -1,0 +1,1 @@
+"""First-principles data making for wannorb (GPAW -> wannierberri -> data/<El>/)."""
