@@ -14,7 +14,7 @@ import pytest
 from wannorb import api, checkpoint
 from wannorb.models import pcubic
 
-ARGS = dict(mu=[-0.7, 0.2], kT=0.05, nk=8, symmetry=False, progress=False)
+ARGS = dict(mu=[-0.7, 0.2], kT=0.05, nk=12, symmetry=False, progress=False)
 
 # The interrupted run: the real api.hall with a chunk runner that pauses after each chunk, so
 # that the kill lands while chunks remain (the checkpoint layer sits inside api.hall, under it).
@@ -31,7 +31,7 @@ SLOW_RUN = textwrap.dedent("""
             return out
         return run_chunks(n, paced, **kw)
 
-    api.hall(pcubic(), mu=[-0.7, 0.2], kT=0.05, nk=8, symmetry=False, progress=False,
+    api.hall(pcubic(), mu=[-0.7, 0.2], kT=0.05, nk=12, symmetry=False, progress=False,
              chunk_runner=slow, checkpoint=sys.argv[1])
     print("finished")
 """)
@@ -83,7 +83,7 @@ def test_other_inputs_refused(tmp_path):
     with pytest.raises(checkpoint.CheckpointMismatch):
         api.hall(pcubic(**{"lambda": 0.3}), checkpoint=ck, **ARGS)
     # the CLI: one line on stderr, exit code 2
-    cmd = [sys.executable, "-m", "wannorb.cli", "hall", "pcubic", "--mu=-0.7,0.2", "--nk", "8",
+    cmd = [sys.executable, "-m", "wannorb.cli", "hall", "pcubic", "--mu=-0.7,0.2", "--nk", "12",
            "--kT", "0.03", "--no-symmetry", "--no-progress", "--checkpoint", str(ck), "--output", str(tmp_path / "o.json")]
     p = subprocess.run(cmd, capture_output=True, text=True)
     assert p.returncode == 2

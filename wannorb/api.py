@@ -81,8 +81,10 @@ def hall(system, mu=None, filling=None, kT=0.05, nk=32, shift=(0.0, 0.0, 0.0),
     Xops = _hall.operator_stack(system, quantities)
     if soc_scale != 1.0 and not np.any(system.Hsoc):
         raise InputError(f"{system.name} has no separate spin-orbit term, so soc_scale={soc_scale} cannot be applied")
-    # chunks small enough for the memory budget and for a progress bar that moves (>= ~16 chunks)
-    max_chunk = min(chunk_points_limit(system.num_wann, len(quantities)), max(64, int(np.prod(nk)) // 16))
+    # chunks small enough for the memory budget, many enough for MPI ranks and a progress bar
+    # (≥ 256 on large meshes), large enough (≥ 256 points) that the per-chunk FFT set-up is amortised.
+    # Independent of the number of ranks, so results and checkpoints do not depend on it.
+    max_chunk = min(chunk_points_limit(system.num_wann, len(quantities)), max(256, int(np.prod(nk)) // 256))
     mesh = UniformMesh(nk, tuple(shift), max_chunk=max_chunk)
 
     if (mu is None) == (filling is None) and not (mu is None and system.fermi_energy is not None):

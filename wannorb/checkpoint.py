@@ -147,6 +147,8 @@ class ChunkStore:
             self.save(c, result)
             self.computed += 1
             return result
+        # for the MPI runner: spread the unfinished chunks evenly over the ranks on a resume
+        cached.finished = frozenset(self.finished())
         return cached
 
     def get_value(self, name):

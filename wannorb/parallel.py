@@ -11,7 +11,7 @@ driver (``wannorb.cli`` commands) and passed into :func:`wannorb.api.hall` as a 
         write_json(res.to_dict(), "out.json")
 
 Rank r computes the chunks c ≡ r (mod size) (chunks are equal in size, so a static round robin
-balances them), the per-chunk partial sums are gathered on every rank and returned in chunk
+balances them; on a checkpoint resume the unfinished chunks are dealt first), the per-chunk partial sums are gathered on every rank and returned in chunk
 order, and every rank then adds them in that same order: the result is bit-for-bit the one of a
 serial run, whatever the number of ranks.
 """
@@ -90,7 +90,10 @@ class MPIChunkRunner:
         return self.rank == 0
 
     def __call__(self, n_chunks, compute, progress=True, desc="k-chunks", n_points=None):
-        mine = owned_chunks(n_chunks, self.rank, self.size)
+        # a resumed checkpoint: deal the unfinished chunks round robin first, then the stored ones
+        done = self.comm.bcast(getattr(compute, "finished", frozenset()), root=0)   # one view for all ranks
+        order = [c for c in range(n_chunks) if c not in done] + [c for c in range(n_chunks) if c in done]
+        mine = [order[i] for i in owned_chunks(n_chunks, self.rank, self.size)]
         show = progress and self.is_root
         bar = tqdm(total=n_chunks, desc=f"{desc} ({self.size} ranks)", unit="chunk", disable=not show,
                    file=sys.stderr, postfix=None if n_points is None else {"k-points": n_points})

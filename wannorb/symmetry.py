@@ -446,6 +446,21 @@ def reduced_eigenvalues(rmesh, c, hk):
     return np.linalg.eigvalsh(Hk), w
 
 
+# Per-k-point cost model (seconds, one core; fitted to benchmarks/bench_hall.py on pt_like, see
+# docs/performance.md): direct Fourier sum ∝ nR nw², FFT sub-grid ∝ nw², kernel ∝ nw³.
+COST_DIRECT_S = 1.1e-9
+COST_FFT_S = 8e-8
+COST_KERNEL_S = 1.9e-8
+
+
+def worth_reducing(model):
+    """Smallest reduction factor N / N_irr for which the irreducible points (direct sum) beat
+    the full mesh (FFT), with a 20 % margin. Deterministic, so the layout of a checkpoint is too."""
+    nw, nR = model.num_wann, len(model.R)
+    kernel = COST_KERNEL_S * nw ** 3
+    return 1.2 * (COST_DIRECT_S * nR * nw ** 2 + kernel) / (COST_FFT_S * nw ** 2 + kernel)
+
+
 class MeshPlan:
     """How :func:`wannorb.api.hall` walks a mesh: the full mesh in FFT chunks, or — when a
     symmetry maps the mesh onto itself — its irreducible points in chunks, evaluated by a direct
@@ -477,7 +492,13 @@ class MeshPlan:
         # chunk bound: the kernel's budget and the direct sum's phase matrix (≤ 64 MB)
         hk_cap = max(64, (64 * 2**20) // (16 * len(system.R)))
         red = reduce_mesh(group, mesh.nk, mesh.shift, max_chunk=1)
-        size = min(mesh.max_chunk, hk_cap, max(64, -(-red.n_irreducible // 16)))
+        ratio = mesh.n_points / red.n_irreducible
+        if ratio < worth_reducing(system):
+            self.info["reason"] = (f"a reduction by {ratio:.2f} does not pay for the direct Fourier sum at the "
+                                   f"irreducible points (estimated break-even {worth_reducing(system):.2f})")
+            self.info["n_irreducible_would_be"] = int(red.n_irreducible)
+            return
+        size = min(mesh.max_chunk, hk_cap, max(64, -(-red.n_irreducible // 128)))
         self.reduced = ReducedMesh(red.nk, red.shift, red.index, red.weight, group, int(size))
         self.hk = DirectHamiltonian(system, soc_scale)
         self.info.update(used=True, n_irreducible_kpoints=int(red.n_irreducible),
