@@ -276,9 +276,6 @@ def test_from_structure_pt_coarse_pipeline_then_hall():
     out, node = run_get_node(WorkflowFactory("wannorb.from_structure"), structure=structure,
                              coarse=orm.Bool(True),
                              parameters=orm.Dict({"nk": NK, "methods": ["eq4"], "quantities": ["spin"]}))
-    if node.exit_status == 301 and "dV_soc" in node.exit_message:
-        pytest.xfail("wannorb/io/load.py cannot read the pipeline's SystemSOC folder yet (dV_soc is kept "
-                     "on system_up after from_npz): the loader needs that fix")
     assert node.is_finished_ok, node.exit_message
     assert {"system", "provenance", "result", "sigma"} <= set(out)
     assert set(out["system"].base.repository.list_object_names()) >= {"system", "provenance.json"}
