@@ -81,3 +81,20 @@ def test_two_ranks_equal_one_rank(tmp_path, extra, nk):
     assert d["checkpoint"]["chunks_computed"] == len(files[1::2])
     assert d["checkpoint"]["chunks_loaded"] == len(files) - len(files[1::2])
     assert d["sigma"] == b["sigma"]
+
+
+@pytest.mark.mpi
+def test_two_ranks_refuse_other_inputs_with_one_line(tmp_path):
+    exe = mpiexec()
+    if exe is None:
+        pytest.fail("mpiexec not found: the mpich wheel should provide it")
+    base = wannorb_cmd() + ["hall", "pcubic", "--nk", "6", "--filling", "2", "--no-progress",
+                            "--checkpoint", str(tmp_path / "ck"), "--output", str(tmp_path / "o.json")]
+    run(base)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    for v in parallel.LAUNCHER_VARS:
+        env.pop(v, None)
+    p = subprocess.run([exe, "-n", "2"] + base + ["--kT", "0.01"], capture_output=True, text=True, env=env,
+                       timeout=240)
+    assert p.returncode == 2
+    assert len(p.stderr.strip().splitlines()) == 1 and "different inputs" in p.stderr

@@ -45,7 +45,9 @@ def main(argv=None):
     try:
         return int(args.func(args) or 0)
     except InputError as exc:
-        print(f"wannorb: error: {exc}", file=sys.stderr)
+        # under MPI every rank meets the same error: rank 0 alone says it
+        if os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "0")) == "0":
+            print(f"wannorb: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("wannorb: interrupted", file=sys.stderr)

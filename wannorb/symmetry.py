@@ -31,6 +31,7 @@ which :func:`symmetrize` applies to the weighted sum.
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.fft
 
 from . import bloch
 from .kernels.jit import serial
@@ -348,7 +349,7 @@ class FFTHamiltonian:
         nR, nw, _ = HR.shape
         self.model, self.nw, self.n_fft = model, nw, tuple(int(x) for x in n_fft)
         iu, ju = np.triu_indices(nw)
-        self.iu, self.ju = iu, ju
+        self.iu, self.ju = iu.astype(np.int64), ju.astype(np.int64)
         flat = np.ravel_multi_index(np.mod(model.R, self.n_fft).T, self.n_fft)
         order = np.argsort(flat, kind="stable")
         self.cells, self.starts = np.unique(flat[order], return_index=True)
@@ -371,13 +372,14 @@ class FFTHamiltonian:
             grid[self.cells] = contrib
         else:
             grid[self.cells] = np.add.reduceat(contrib, self.starts, axis=0)
-        grid = np.fft.ifftn(grid.reshape(self.n_fft + (-1,)), axes=(0, 1, 2)).reshape(nk, 4, -1)
-        grid *= nk
-        full = np.empty((nk, 4, nw, nw), complex)
-        full[:, :, self.iu, self.ju] = grid
-        full[:, :, self.ju, self.iu] = grid.conj()
+        # e^{+2πi j·R/n} summed: the inverse FFT without its 1/n normalisation (norm="forward")
+        grid = scipy.fft.ifftn(grid.reshape(self.n_fft + (-1,)), axes=(0, 1, 2), norm="forward",
+                               overwrite_x=True, workers=1).reshape(nk, 4, -1)
+        from .kernels.hall import unpack_hermitian
+        Hk0 = np.empty((nk, nw, nw), complex)
+        dHk0 = np.empty((nk, 3, nw, nw), complex)
+        unpack_hermitian(grid, self.iu, self.ju, Hk0, dHk0)
         k_red = self.j_red + np.asarray(kappa_red, float)
-        Hk0, dHk0 = full[:, 0], full[:, 1:]
         if self.same_centres:
             return k_red, Hk0, dHk0
         Hk, dHk = bloch._apply_centres(Hk0, dHk0, k_red @ self.model.reciprocal, self.model.centres)

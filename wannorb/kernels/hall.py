@@ -172,3 +172,24 @@ def integrands_at_k(E, U, dH, Xk, degen_tol, out):
 def allocate_outputs(nk, nw, nq):
     """Preallocated outputs for :func:`hall_integrands`."""
     return (np.empty((nk, nw)), np.empty((nk, 3, nq, 3, 3, 3, nw)), np.empty(nk))
+
+
+@serial
+def unpack_hermitian(tri, iu, ju, Hk, dHk):
+    """Fill Hermitian H (nk, nw, nw) and ∂H (nk, 3, nw, nw) from their upper triangles.
+
+    tri : (nk, 4, ntri) complex — [H, ∂_x H, ∂_y H, ∂_z H] at the index pairs (iu, ju), iu ≤ ju.
+    """
+    nk = tri.shape[0]
+    nt = iu.shape[0]
+    for ik in range(nk):
+        for t in range(nt):
+            m = iu[t]
+            n = ju[t]
+            v = tri[ik, 0, t]
+            Hk[ik, m, n] = v
+            Hk[ik, n, m] = np.conj(v)
+            for a in range(3):
+                v = tri[ik, 1 + a, t]
+                dHk[ik, a, m, n] = v
+                dHk[ik, a, n, m] = np.conj(v)
