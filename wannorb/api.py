@@ -8,6 +8,7 @@ import numpy as np
 
 from . import hall as _hall
 from .errors import InputError
+from .validate import number
 from .checkpoint import open_hall_checkpoint
 from .integration import run_chunks
 from .kmesh import UniformMesh, chunk_points_limit
@@ -23,17 +24,7 @@ def load_system(name_or_path, params=None, orbitals=None):
 
 
 def _check_number(name, value, positive=False, nonneg=False):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(value):
-        raise InputError(f"{name} must be finite, got {value}")
-    if positive and value <= 0:
-        raise InputError(f"{name} must be > 0, got {value}")
-    if nonneg and value < 0:
-        raise InputError(f"{name} must be >= 0, got {value}")
-    return value
+    return number(name, value, positive=positive, nonneg=nonneg)
 
 
 def hall(system, mu=None, filling=None, kT=0.05, nk=32, shift=(0.0, 0.0, 0.0),
@@ -91,8 +82,9 @@ def hall(system, mu=None, filling=None, kT=0.05, nk=32, shift=(0.0, 0.0, 0.0),
         raise InputError("give exactly one of mu (eV) or filling (electrons per cell)")
     if filling is not None:
         filling = _check_number("filling", filling, positive=True)
-    plan = MeshPlan(system, mesh, Xops, soc_scale, degen_tol, operator_phases, symmetry=symmetry)
     runner = chunk_runner or run_chunks
+    plan = MeshPlan(system, mesh, Xops, soc_scale, degen_tol, operator_phases, symmetry=symmetry,
+                    runner=runner)
     store = open_hall_checkpoint(checkpoint, system, plan, Xops, mu=mu, filling=filling, kT=kT,
                                  soc_scale=soc_scale, degen_tol=degen_tol, quantities=quantities,
                                  operator_phases=operator_phases)

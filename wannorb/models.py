@@ -13,6 +13,7 @@ import numpy as np
 
 from .errors import InputError
 from .model import TBModel
+from .validate import number
 
 PAULI = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex)
 
@@ -93,11 +94,5 @@ def _merge_params(name, defaults, params):
         raise InputError(f"{name}: unknown parameter(s) {sorted(unknown)}; known: {sorted(defaults)}")
     out = dict(defaults)
     for key, val in params.items():
-        try:
-            val = float(val)
-        except (TypeError, ValueError):
-            raise InputError(f"{name}: parameter {key}={val!r} is not a number") from None
-        if not np.isfinite(val):
-            raise InputError(f"{name}: parameter {key}={val} is not finite")
-        out[key] = val
+        out[key] = number(f"{name}: parameter {key}", val)
     return out

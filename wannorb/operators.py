@@ -94,7 +94,6 @@ def real_orbital_L(labels):
     n = len(polys)
     L = np.zeros((3, n, n), complex)
     for j, m, k in product(range(3), range(n), range(n)):
-        Lf = _apply_L(j, polys[k])
         L[j, m, k] = _inner(polys[m], _apply_L(j, polys[k]))
     return L
 
@@ -164,7 +163,6 @@ def band_projected(X_eig, starts):
 
 def group_mask(starts):
     """(nw, nw) bool, True where two states belong to the same degenerate group."""
-    nw = starts[-1]
     gid = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
     return gid[:, None] == gid[None, :]
 

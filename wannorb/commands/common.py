@@ -1,7 +1,6 @@
 """Arguments shared by the commands that compute Hall conductivities (hall, sweep, screen)."""
-import math
-
 from ..errors import InputError
+from ..validate import number
 from ..hall import DEGEN_TOL_EV, METHODS, QUANTITIES
 from ..kmesh import parse_nk, parse_shift
 
@@ -45,17 +44,7 @@ def add_hall_arguments(p, soc=True):
 
 
 def parse_float(name, text, positive=False, nonneg=False):
-    try:
-        v = float(text)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {text!r}") from None
-    if not math.isfinite(v):
-        raise InputError(f"{name} must be finite, got {text!r}")
-    if positive and v <= 0:
-        raise InputError(f"{name} must be > 0, got {text!r}")
-    if nonneg and v < 0:
-        raise InputError(f"{name} must be >= 0, got {text!r}")
-    return v
+    return number(name, text, positive=positive, nonneg=nonneg)
 
 
 def parse_list(name, text, allowed=None):

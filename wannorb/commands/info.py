@@ -26,7 +26,7 @@ def run(args):
     m = load_from_args(args)
     symbol, number = space_group(m)
     print(f"system: {m.name}")
-    print(f"lattice (Å, rows):")
+    print("lattice (Å, rows):")
     for row in m.lattice:
         print("   " + " ".join(f"{x:10.5f}" for x in row))
     print(f"atoms: {len(m.atom_positions)} ({', '.join(m.species)}); space group {symbol} (#{number}) [spglib]")

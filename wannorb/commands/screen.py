@@ -1,5 +1,4 @@
 """``wannorb screen ELEMENTS...``: σ^z_xy at E_F by Eq. (4), conventional and conserved, per element."""
-import sys
 from pathlib import Path
 
 from ..errors import InputError

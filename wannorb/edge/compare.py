@@ -8,6 +8,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import InputError
+from ..validate import number
 from .hydro import SLIP_PAPER_B, SLIP_PAPER_TEXT, b_factor, b_factor_paper, solve_hydro
 from .interband import rt_orbital_density
 from .kinetic import MeshSpec, distribution, mean_current, moments, solve_ribbon, wall_emission
@@ -33,12 +34,7 @@ UNITS = {
 
 def check_kn(kn):
     """Validate a Knudsen number; raise InputError with a clear message."""
-    try:
-        kn = float(kn)
-    except (TypeError, ValueError):
-        raise InputError(f"Knudsen number must be a number, got {kn!r}") from None
-    if not np.isfinite(kn) or kn <= 0:
-        raise InputError(f"Knudsen number must be a finite positive number, got {kn!r}")
+    kn = number("Knudsen number", kn, positive=True)
     if not KN_MIN <= kn <= KN_MAX:
         raise InputError(f"Knudsen number {kn} outside the supported range [{KN_MIN}, {KN_MAX}]")
     return kn

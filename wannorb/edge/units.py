@@ -12,18 +12,13 @@ import numpy as np
 from scipy import constants as C
 
 from ..errors import InputError
+from ..validate import number
 
 SPIN_DEGENERACY = 2   # the paper drops spin; for a real metal both spins carry current and L^z
 
 
 def _positive(name, value):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise InputError(f"{name} must be a finite positive number, got {value!r}")
-    return value
+    return number(name, value, positive=True)
 
 
 def lz_unit(eps_f_ev, m_eff, lambda_nm, rho_uohm_cm, e_field_v_per_m):
@@ -44,12 +39,7 @@ def lz_unit(eps_f_ev, m_eff, lambda_nm, rho_uohm_cm, e_field_v_per_m):
     m = _positive("effective mass (m_e)", m_eff) * C.m_e
     lam = _positive("mean free path (nm)", lambda_nm) * 1e-9
     rho = _positive("resistivity (µΩ cm)", rho_uohm_cm) * 1e-8
-    try:
-        e_field = float(e_field_v_per_m)
-    except (TypeError, ValueError):
-        raise InputError(f"electric field must be a number, got {e_field_v_per_m!r}") from None
-    if not np.isfinite(e_field):
-        raise InputError(f"electric field must be finite, got {e_field_v_per_m!r}")
+    e_field = number("electric field (V/m)", e_field_v_per_m)
     v_f = np.sqrt(2 * eps_f / m)
     tau = lam / v_f
     sigma_2d = SPIN_DEGENERACY * C.e ** 2 * tau * eps_f / (2 * np.pi * C.hbar ** 2)
