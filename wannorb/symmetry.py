@@ -205,8 +205,8 @@ def mesh_group(model, nk, shift, Xops, soc_scale=1.0, degen_tol=1e-5, operator_p
 
 
 @serial
-def _orbit_representatives(nk, M, o):
-    """Irreducible indices (C order over the mesh) and orbit sizes.
+def _orbit_representatives(nk, M, o, p_start, p_end):
+    """Irreducible indices (C order over the mesh) in [p_start, p_end) and their orbit sizes.
 
     nk : (3,) int; M : (ng, 3, 3) int; o : (ng, 3) int — image index i' = M i + o (mod N).
     A point is its orbit's representative when no image has a smaller index; its weight is
@@ -214,12 +214,11 @@ def _orbit_representatives(nk, M, o):
     """
     n1, n2, n3 = nk[0], nk[1], nk[2]
     ng = M.shape[0]
-    total = n1 * n2 * n3
-    idx = np.empty(total, np.int64)
-    wts = np.empty(total, np.int64)
+    idx = np.empty(p_end - p_start, np.int64)
+    wts = np.empty(p_end - p_start, np.int64)
     count = 0
     i = np.empty(3, np.int64)
-    for p in range(total):
+    for p in range(p_start, p_end):
         i[0] = p // (n2 * n3)
         i[1] = (p // n3) % n2
         i[2] = p % n3
@@ -279,15 +278,31 @@ class ReducedMesh:
         return (i + np.array(self.shift)) / np.array(self.nk), self.weight[sl].astype(float)
 
 
-def reduce_mesh(group, nk, shift, max_chunk):
-    """ReducedMesh of the mesh under ``group``."""
+REDUCE_SLICE = 2**20      # mesh points per slice of the orbit search (slices go to the ranks)
+
+
+def reduce_mesh(group, nk, shift, max_chunk, runner=None):
+    """ReducedMesh of the mesh under ``group``; the orbit search is cut in slices of the mesh
+    index and run through ``runner`` (spread over the MPI ranks), the result does not depend on it."""
     Ms, os_ = [], []
     for g in group.k_ops:
         ok, M, o = mesh_compatible(g, nk, shift)
         assert ok
         Ms.append(M)
         os_.append(o)
-    idx, w = _orbit_representatives(np.array(nk, np.int64), np.array(Ms), np.array(os_))
+    nk_arr, M, o = np.array(nk, np.int64), np.array(Ms), np.array(os_)
+    total = int(np.prod(nk))
+    n_slices = -(-total // REDUCE_SLICE)
+
+    def part(c):
+        idx, w = _orbit_representatives(nk_arr, M, o, c * REDUCE_SLICE, min(total, (c + 1) * REDUCE_SLICE))
+        return {"idx": idx, "w": w}
+    if runner is None:
+        parts = [part(c) for c in range(n_slices)]
+    else:
+        parts = runner(n_slices, part, progress=False, desc="irreducible points")
+    idx = np.concatenate([p["idx"] for p in parts])
+    w = np.concatenate([p["w"] for p in parts])
     return ReducedMesh(tuple(nk), tuple(shift), idx, w, group, int(max_chunk))
 
 
@@ -477,7 +492,7 @@ class MeshPlan:
     """
 
     def __init__(self, system, mesh, Xops, soc_scale=1.0, degen_tol=1e-5, operator_phases=True,
-                 symmetry=True):
+                 symmetry=True, runner=None):
         self.system, self.mesh, self.Xops = system, mesh, Xops
         self.soc_scale, self.degen_tol, self.operator_phases = soc_scale, degen_tol, operator_phases
         self.reduced = None
@@ -493,7 +508,7 @@ class MeshPlan:
             return
         # chunk bound: the kernel's budget and the direct sum's phase matrix (≤ 64 MB)
         hk_cap = max(64, (64 * 2**20) // (16 * len(system.R)))
-        red = reduce_mesh(group, mesh.nk, mesh.shift, max_chunk=1)
+        red = reduce_mesh(group, mesh.nk, mesh.shift, max_chunk=1, runner=runner)
         ratio = mesh.n_points / red.n_irreducible
         if ratio < worth_reducing(system):
             self.info["reason"] = (f"a reduction by {ratio:.2f} does not pay for the direct Fourier sum at the "
