@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wannorb import api, symmetry
+from wannorb import api, plan, symmetry
 from wannorb.hall import operator_stack
 from wannorb.model import TBModel
 from wannorb.models import L_P_CARTESIAN, PAULI, pcubic, slater_koster_pp
@@ -182,10 +182,10 @@ def test_fast_evaluators_equal_bloch(n_fft):
     m = hcp_model()
     HR = m.hamiltonian_R(0.7)
     kappa = np.array([0.013, 0.021, 0.034])
-    k1, H1, d1 = symmetry.FFTHamiltonian(m, n_fft, 0.7)(kappa)
+    k1, H1, d1 = plan.FFTHamiltonian(m, n_fft, 0.7)(kappa)
     k2, H2, d2 = bloch.hk_fft(m.R, m.lattice, HR, m.centres, n_fft, kappa)
     assert np.allclose(k1, k2) and np.abs(H1 - H2).max() < 1e-12 and np.abs(d1 - d2).max() < 1e-12
-    H3, d3 = symmetry.DirectHamiltonian(m, 0.7)(k2[:7])
+    H3, d3 = plan.DirectHamiltonian(m, 0.7)(k2[:7])
     H4, d4 = bloch.hk_direct(k2[:7] @ m.reciprocal, m.R_cart, HR, m.centres)
     assert np.abs(H3 - H4).max() < 1e-12 and np.abs(d3 - d4).max() < 1e-12
     assert np.abs(H3 - H2[:7]).max() < 1e-12

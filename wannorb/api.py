@@ -13,7 +13,7 @@ from .checkpoint import open_hall_checkpoint
 from .integration import run_chunks
 from .kmesh import UniformMesh, chunk_points_limit
 from .results import HallResult
-from .symmetry import MeshPlan
+from .plan import MeshPlan
 
 
 def load_system(name_or_path, params=None, orbitals=None):
