@@ -107,7 +107,8 @@ def plot_kmap(data, path):
     for m in data["methods"]:
         for q in data["quantities"]:
             ax2.plot(x, p["integrand"][m][q], lw=0.8, label=f"{m} {q}")
-    ax2.set_yscale("symlog", linthresh=1.0)
+    peak = max(max(np.abs(p["integrand"][m][q]).max() for m in data["methods"] for q in data["quantities"]), 1e-30)
+    ax2.set_yscale("symlog", linthresh=peak * 1e-3)
     ax2.set_ylabel(f"integrand of σ^{data['component'][0]}_{data['component'][1:]} (Å² ħ)")
     for ax in (ax1, ax2):
         for xs in p["special_x"]:

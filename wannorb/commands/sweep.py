@@ -101,5 +101,10 @@ def print_table(d, file):
         g = d["exponents"][m][q]["global"]
         row += f"{'n/a':>18}" if g["value"] is None else f"{g['value']:>12.3f}±{(g['stderr'] or 0):<5.3f}"
     print(row, file=file)
+    row = f"  {'A<=0.1':>8}"
+    for m, q in cols:
+        g = d["exponents"][m][q]["small_A"]
+        row += f"{'n/a':>18}" if g["value"] is None else f"{g['value']:>12.3f}±{(g['stderr'] or 0):<5.3f}"
+    print(row, file=file)
     print("  * not converged (error estimate above rtol·|sigma|" +
           (", no check with --refine off)" if d["refine"] == "off" else ")"), file=file)

@@ -1,0 +1,79 @@
+"""Markdown tables of `wannorb sweep` results (used for docs/sweep.md).
+
+    python examples/sweep_report.py sweep.json [more.json ...]
+
+Prints, per file: σ per scale with the error estimate and the mesh used (a trailing * marks a
+point that is not converged), the local exponents, the all-scales and small-A fits, and the
+gap split at the smallest scale; for a file with a degeneracy-tolerance scan, the exponents per Γ.
+"""
+import json
+import sys
+
+
+def fmt(v, e=None, ok=True):
+    s = f"{v:.4g}"
+    if e is not None:
+        s += f" ± {e:.2g}"
+    return s + ("" if ok else " *")
+
+
+def expo(g):
+    if g["value"] is None:
+        return "n/a"
+    s = f"{g['value']:.3f}"
+    if g.get("stderr") is not None:
+        s += f" ± {g['stderr']:.3f}"
+    return s + (" (unconv.)" if g.get("uses_unconverged_points") else "")
+
+
+def report(path):
+    d = json.load(open(path))
+    from wannorb.sweep import SMALL_A, global_exponent
+    for m in d["methods"]:            # files written before the small-A fit existed
+        for q in d["quantities"]:
+            e = d["exponents"][m][q]
+            if "small_A" not in e:
+                use = [a <= SMALL_A and c for a, c in zip(d["soc_scales"], d["converged"][m][q])]
+                if sum(use) < 2:
+                    use = [a <= SMALL_A for a in d["soc_scales"]]
+                e["small_A"] = global_exponent(d["soc_scales"], d["sigma"][m][q], use=use)
+    c = d["component"]
+    print(f"### {d['system']} {d.get('params', {}) if d['system'] == 'pcubic' else ''}".rstrip())
+    print(f"σ^{c[0]}_{c[1:]} in (ħ/e) S/cm; μ mode {d.get('mu_mode')}, kT = {d['kT']} eV, refine = {d['refine']}, "
+          f"base nk = {d['nk'][0]} → up to {d['nk_max'][0]}, wall time {d['wall_time_s']:.0f} s\n")
+    cols = [(m, q) for q in d["quantities"] for m in d["methods"]]
+    print("| A | mesh | " + " | ".join(f"{m} {q}" for m, q in cols) + " |")
+    print("|---|---|" + "---|" * len(cols))
+    for i, a in enumerate(d["soc_scales"]):
+        p = d["points"][i]
+        ref = sum(mm["n_refined_points"] for mm in p["meshes"])
+        mesh = f"{p['nk'][0]}³×2 + {ref} refined (level ≤ {max(mm['deepest_level'] for mm in p['meshes'])})"
+        print(f"| {a:g} | {mesh} | " + " | ".join(
+            fmt(d["sigma"][m][q][i], d["error_estimate"][m][q][i], d["converged"][m][q][i]) for m, q in cols) + " |")
+    print("| local exponents | | " + " | ".join(
+        ", ".join("–" if e is None else f"{e:.2f}" for e in d["exponents"][m][q]["local"]) for m, q in cols) + " |")
+    print("| fit, all A | | " + " | ".join(expo(d["exponents"][m][q]["global"]) for m, q in cols) + " |")
+    print("| fit, A ≤ 0.1 | | " + " | ".join(expo(d["exponents"][m][q]["small_A"]) for m, q in cols) + " |")
+    print()
+    p = d["points"][0]
+    print(f"Gap split at A = {d['soc_scales'][0]:g} (part of σ from states whose gap to the nearest other group is < δ):\n")
+    print("| δ (eV) | " + " | ".join(f"{m} {q}" for m, q in cols) + " |")
+    print("|---|" + "---|" * len(cols))
+    for g in p["gap_split"]:
+        print(f"| {g['delta_eV']:g} | " + " | ".join(f"{g['sigma_below'][m][q]:.4g}" for m, q in cols) + " |")
+    print(f"| total | " + " | ".join(f"{d['sigma'][m][q][0]:.4g}" for m, q in cols) + " |")
+    print()
+    if "degen_tol_scan" in d:
+        print("Degeneracy tolerance Γ as a broadening (exponent fits over all A; σ at the smallest and largest A):\n")
+        print("| Γ (eV) | " + " | ".join(f"{m} {q}" for m, q in cols) + " |")
+        print("|---|" + "---|" * len(cols))
+        for s in d["degen_tol_scan"]:
+            print(f"| {s['degen_tol']:g} | " + " | ".join(
+                f"{expo(s['exponents'][m][q]['global'])}; {s['sigma'][m][q][0]:.4g} … {s['sigma'][m][q][-1]:.4g}"
+                for m, q in cols) + " |")
+        print()
+
+
+if __name__ == "__main__":
+    for f in sys.argv[1:]:
+        report(f)
