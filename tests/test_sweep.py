@@ -127,3 +127,24 @@ def test_cli_errors(tmp_path, capsys):
     assert main(["sweep", "pcubic", "--soc-scales", "1", "--output", out]) == 2      # no mu, no E_F
     err = capsys.readouterr().err
     assert err.count("wannorb: error:") == 3
+
+
+def test_gap_split_and_electron_count_mode():
+    """The gap split with δ above every gap is the whole σ; keeping the data's electron count puts
+    μ back at E_F at A = 1 and moves it at other scales; the degeneracy scan keeps its layout."""
+    import dataclasses
+    m = dataclasses.replace(generic_pcubic(), fermi_energy=-0.5)
+    d = sweep.sweep(m, [0.5, 1.0], keep_electron_count=True, kT=0.05, nk=4, refine="off", split_deltas=[1e-3, 1e3],
+                    progress=False)
+    assert d["mu_mode"] == "electron_count_of_data"
+    assert d["mu_per_scale"][1][0] == pytest.approx(-0.5, abs=1e-8)
+    assert abs(d["mu_per_scale"][0][0] + 0.5) > 1e-6
+    for s in range(2):
+        top = d["points"][s]["gap_split"][1]["sigma_below"]
+        for meth in d["methods"]:
+            for q in d["quantities"]:
+                assert top[meth][q] == pytest.approx(d["sigma"][meth][q][s], rel=1e-9, abs=1e-9)
+    scan = sweep.degen_tol_scan(m, [0.5, 1.0], [1e-5, 0.05], mu=[-0.5], kT=0.05, nk=4, refine="off",
+                                progress=False)
+    assert [s["degen_tol"] for s in scan] == [1e-5, 0.05]
+    assert len(scan[1]["sigma"]["eq4"]["orbital"]) == 2 and "global" in scan[1]["exponents"]["eq4"]["orbital"]

@@ -74,9 +74,12 @@ def cell_radius(reciprocal, nk):
     return best
 
 
-def curvature_bound(model, soc_scale, n=6):
+def curvature_bound(model, soc_scale, n=None):
     """C (eV·Å²): max over a Γ-centred and a shifted n³ sample of sqrt(Σ_ab ‖∂_a∂_b H(k)‖₂²),
-    the scale of the second-order change of a gap across a cell (quadratic band touchings)."""
+    the scale of the second-order change of a gap across a cell (quadratic band touchings).
+    n defaults to 6 for small models and 4 above 8 basis functions (cost ∝ n³ nR nw²)."""
+    if n is None:
+        n = 6 if model.num_wann <= 8 else 4
     g = np.indices((n, n, n)).reshape(3, -1).T / n
     k_cart = np.concatenate([g, g + 0.5 / n]) @ model.reciprocal
     HR = model.hamiltonian_R(soc_scale)
