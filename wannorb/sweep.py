@@ -48,7 +48,9 @@ SWEEP_UNITS = {
     "sigma": "(hbar/e) S/cm; sigma[method][quantity][iscale] is sigma^j_ik of `component` at the first mu",
     "error_estimate": "(hbar/e) S/cm, same layout as sigma",
     "soc_scales": "dimensionless multipliers A of the spin-orbit term (H = H0 + A Hsoc)",
-    "mu": "eV", "mu_per_scale": "eV, [iscale][imu]", "kT": "eV", "degen_tol": "eV",
+    "mu": "eV: the chemical potentials of the first scale (with a fixed mu: of every scale; with "
+          "--filling or --keep-electron-count mu moves with A, see mu_per_scale)",
+    "mu_per_scale": "eV, [iscale][imu]", "kT": "eV", "degen_tol": "eV",
     "exponents": "d ln|sigma| / d ln A (local: between neighbouring scales; global: least-squares slope)",
     "gap_split": "(hbar/e) S/cm: part of sigma from states whose gap to the nearest other group is < delta",
     "min_relevant_gap": "eV", "k_red": "reduced coordinates",
