@@ -15,8 +15,8 @@ The quadrature (a correct one, tested):
   weights w/8), which are evaluated and flagged in turn. The parent's own value is never added:
   the total is the sum over the *leaves*, so the weights always add up to the whole BZ (tested).
 * Refinement stops at ``max_level`` or when the point budget is spent; flagged cells that could not
-  be refined are kept as leaves and counted as *unresolved* (their weight and contribution are
-  reported, and a sweep point with a significant unresolved contribution is not converged).
+  be refined are kept as leaves and counted as *unresolved* (their weight and centre values are
+  reported, and a sweep point with any unresolved cell is never called converged).
 
 "Relevant" gaps are those between adjacent groups whose lower group lies below μ_max + 10 kT:
 pairs of empty groups do not enter a Fermi-sea sum. With ``factor = 0`` nothing is refined and
