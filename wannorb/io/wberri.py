@@ -15,7 +15,7 @@ import numpy as np
 @contextlib.contextmanager
 def quiet():
     """Silence wannierberri's banner, colour prints and INFO logging."""
-    logging.getLogger("wannierberri").setLevel(logging.WARNING)
+    logging.getLogger("wannierberri").setLevel(logging.ERROR)
     with contextlib.redirect_stdout(io.StringIO()):
         yield
 
