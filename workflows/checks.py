@@ -11,6 +11,7 @@ from . import tb
 
 NEAR_EF_EV = 1.0        # half-width of the "near E_F" window of the band check
 PATH_EIGENSTATES_TOL = 1e-6  # GPAW residual (eV^2/electron) on the band path: eigenvalues to << 1 meV
+PATH_EXTRA_BANDS = 8  # DFT bands on the path beyond the Wannier manifold (GPAW's SOC couples to them)
 ON_MESH_TOL = 1e-6      # |k*mesh - round(k*mesh)| below this: k is a Wannier-mesh point
 
 
@@ -24,7 +25,7 @@ def fermi_levels(system, n_electrons: float, ef_mesh) -> dict:
                 occupied_empty_gap_soc_eV=gap_soc, occupied_empty_gap_nosoc_eV=gap_0)
 
 
-def _dft_path(gs_path, st, workdir):
+def _dft_path(gs_path, st, workdir, nbands):
     """GPAW eigenvalues along ASE's default band path: without SOC and with GPAW's own SOC."""
     from .pipeline import _gpaw
     from gpaw.spinorbit import soc_eigenstates
@@ -32,7 +33,7 @@ def _dft_path(gs_path, st, workdir):
     gs = GPAW(str(gs_path), txt=None, legacy_gpaw=True)
     path = gs.atoms.cell.bandpath(npoints=st["band_check_points"])
     conv = dict(st["nscf_convergence"], eigenstates=PATH_EIGENSTATES_TOL)
-    calc = gs.fixed_density(kpts=path.kpts, symmetry="off", nbands=st["nbands"],
+    calc = gs.fixed_density(kpts=path.kpts, symmetry="off", nbands=nbands,
                             convergence=conv, txt=str(Path(workdir) / "path.txt"))
     e0 = np.array([calc.get_eigenvalues(kpt=i) for i in range(len(path.kpts))])
     esoc = soc_eigenstates(calc).eigenvalues()
@@ -56,10 +57,17 @@ def band_check(system, gs_path, st: dict, E_F: float, workdir) -> tuple[dict, di
 
     Without SOC: Wannier H0 vs the GPAW scalar-relativistic bands.  With SOC: the Wannier model
     (alpha_soc=1) vs ``gpaw.spinorbit.soc_eigenstates`` on all NSCF bands (which, unlike the
-    Wannier model, couples to the semicore and high bands).  Bands are matched by index after
+    Wannier model, couples to the semicore bands and PATH_EXTRA_BANDS bands above the manifold).  Bands are matched by index after
     skipping the ``ibstart`` semicore bands (2*ibstart with SOC).  Energies in meV.
     """
-    path, e0, esoc = _dft_path(gs_path, st, workdir)
+    nbands = int(min(st["nbands"], st["ibstart"] + system.num_wann_scalar + PATH_EXTRA_BANDS))
+    cache = Path(workdir) / f"path-{st['band_check_points']}-{nbands}.npz"
+    if cache.is_file():      # GPAW's path eigenvalues of an earlier run (same gs.gpw)
+        c = np.load(cache, allow_pickle=True)
+        path, e0, esoc = c["path"].item(), c["e0"], c["esoc"]
+    else:
+        path, e0, esoc = _dft_path(gs_path, st, workdir, nbands)
+        np.savez(cache, path=np.array(path, dtype=object), e0=e0, esoc=esoc)
     k = np.asarray(path.kpts)
     iR, H0, V = tb.real_space_arrays(system)
     w0 = tb.eigenvalues(iR, H0, V, k, alpha_soc=0.0)[:, ::2]
@@ -70,7 +78,7 @@ def band_check(system, gs_path, st: dict, E_F: float, workdir) -> tuple[dict, di
     lo, hi = E_F + st["froz_window_eV"][0], E_F + st["froz_window_eV"][1]
     windows = {"frozen_window": (lo, hi), "near_E_F": (E_F - NEAR_EF_EV, E_F + NEAR_EF_EV)}
     res = dict(kpath=path.path, n_kpoints=len(k), n_off_mesh=int(off.sum()),
-               wannier_mesh=list(st["wannier_mesh"]),
+               wannier_mesh=list(st["wannier_mesh"]), dft_bands_on_path=nbands,
                reference_no_soc="GPAW scalar-relativistic eigenvalues (fixed_density on the path)",
                reference_soc="gpaw.spinorbit.soc_eigenstates on the same path calculation",
                windows_eV={n: [a, b] for n, (a, b) in windows.items()},
@@ -127,6 +135,9 @@ def spin_hall_check(system, efermi, nk=48) -> dict:
     """
     import wannierberri as wb
     efermi = np.atleast_1d(np.asarray(efermi, float))
+    # no position matrix elements (AA) are stored: tight-binding (internal-terms-only) formulas
+    for s in (system, system.system_up):
+        s.force_internal_terms_only = True
     calc = {"shc": wb.calculators.static.SHC(Efermi=efermi, kwargs_formula={"spin_current_type": "simple"})}
     grid = wb.Grid(system, NK=(nk, nk, nk))
     with contextlib.redirect_stdout(io.StringIO()):
@@ -135,3 +146,34 @@ def spin_hall_check(system, efermi, nk=48) -> dict:
     xy_z = data[:, 0, 1, 2] / 100.0
     return dict(E_F_eV=efermi.tolist(), sigma_z_xy_hbar_over_e_S_per_cm=xy_z.tolist(), mesh=[nk] * 3,
                 calculator='wannierberri.calculators.static.SHC(kwargs_formula={"spin_current_type": "simple"})')
+
+
+def cancelling_images(system, wannier_mesh) -> dict:
+    """Diagnose hoppings that cancel on the Wannier mesh but not between its points.
+
+    For every matrix element (m, n), the R-vectors equivalent modulo ``wannier_mesh`` (the
+    Wigner-Seitz images of one supercell vector) sum to the value the mesh fixes; the split among
+    images is what interpolation adds.  Returns the largest |H0_mn(R)| (meV) of an image whose
+    class sum is more than 10x smaller, with its R and (m, n): a correct Wannier model has such
+    images equal (each carries sum/Ndegen), so this is ~0 unless the images were split unevenly.
+    """
+    iR, H0, _ = tb.real_space_arrays(system)
+    mesh = np.asarray(wannier_mesh)
+    key = [tuple(r) for r in iR % mesh]
+    classes = {}
+    for i, k in enumerate(key):
+        classes.setdefault(k, []).append(i)
+    worst = (0.0, None, None)
+    for idx in classes.values():
+        if len(idx) < 2:
+            continue
+        h = H0[idx]                                   # (n_images, N, N)
+        total = np.abs(h.sum(axis=0))
+        big = np.abs(h).max(axis=0)
+        bad = big > 10 * total
+        if bad.any():
+            m, n = np.unravel_index(np.argmax(np.where(bad, big, 0)), big.shape)
+            val = np.abs(h[:, m, n]).max()
+            if val > worst[0]:
+                worst = (float(val), iR[idx[int(np.argmax(np.abs(h[:, m, n])))]].tolist(), (int(m), int(n)))
+    return dict(max_uncancelled_image_meV=1e3 * worst[0], R=worst[1], mn=worst[2])

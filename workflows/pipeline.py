@@ -268,11 +268,12 @@ def make(element: str, out: Path, coarse: bool = False, workdir: Path | None = N
         command=command or f"python -m workflows.pipeline {element} --out {out}"
                            + (" --coarse" if coarse else ""),
     )
+    (out / "provenance.json").write_text(json.dumps(_jsonable(prov), indent=1) + "\n")
     if shc:
         t = time.time()
         prov["shc_check"] = checks.spin_hall_check(loaded, [E_F_dft, ef["E_F_soc_eV"]])
         timings["shc_s"] = time.time() - t
-    (out / "provenance.json").write_text(json.dumps(_jsonable(prov), indent=1) + "\n")
+        (out / "provenance.json").write_text(json.dumps(_jsonable(prov), indent=1) + "\n")
     return prov
 
 
