@@ -60,7 +60,10 @@ SETTINGS = {
                gpts=None),
     "Cr": dict(_COMMON, gs_kpts=(12, 12, 12), wannier_mesh=(8, 8, 8), nbands=30, ibstart=0,
                gpts=None),
-    "Ti": dict(_COMMON, gs_kpts=(8, 8, 5), wannier_mesh=(6, 6, 4), nbands=50, ibstart=8,
+    # Ti: the site-symmetric route gives a broken interpolation in hcp (docs/data.md, defect
+    # notes), so Ti is wannierised on the full mesh without symmetrisation.
+    "Ti": dict(_COMMON, gs_kpts=(8, 8, 5), wannier_mesh=(6, 6, 4), nbands=40, ibstart=8,
+               full_mesh=True, sitesym=False,
                gs_convergence={"density": 1e-5, "eigenstates": 4e-8},
                gpts=(18, 18, 28), ef_mesh=(48, 48, 30), band_check_points=36),
 }

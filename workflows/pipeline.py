@@ -28,6 +28,9 @@ import numpy as np
 from . import materials
 
 
+IMAGE_DEFECT_MEV = 1.0  # uneven Wigner-Seitz images above this are re-split (workflows.repair)
+
+
 def patch_gpaw_for_irrep():
     """Alias ``gpaw.atomrotations`` -> ``gpaw.old.atomrotations`` (moved in GPAW 26) for irrep 3.2."""
     if "gpaw.atomrotations" not in sys.modules:
@@ -69,10 +72,16 @@ def nscf_irreducible(gs_path: Path, st: dict, workdir: Path) -> Path:
     GPAW, _, _ = _gpaw()
     from irrep.spacegroup import SpaceGroup
     calc = GPAW(str(gs_path), txt=None, legacy_gpaw=True)
-    with contextlib.redirect_stdout(io.StringIO()):
-        kpts = SpaceGroup.from_gpaw(calc).get_irreducible_kpoints_grid(tuple(st["wannier_mesh"]))
+    extra = {}
+    if st.get("full_mesh"):           # every mesh point, no symmetry (for sitesym=False)
+        from .tb import mesh
+        kpts = mesh(st["wannier_mesh"])
+        extra["symmetry"] = "off"
+    else:
+        with contextlib.redirect_stdout(io.StringIO()):
+            kpts = SpaceGroup.from_gpaw(calc).get_irreducible_kpoints_grid(tuple(st["wannier_mesh"]))
     nscf = calc.fixed_density(kpts=kpts, nbands=st["nbands"], convergence=st["nscf_convergence"],
-                              txt=str(workdir / "nscf.txt"))
+                              txt=str(workdir / "nscf.txt"), **extra)
     path = workdir / "nscf.gpw"
     nscf.write(str(path), mode="all")
     return path
@@ -81,7 +90,8 @@ def nscf_irreducible(gs_path: Path, st: dict, workdir: Path) -> Path:
 def projections_for(calc):
     """One s;p;d ``Projection`` per Wyckoff orbit of atoms; returns (ProjectionsSet, orbitals, axes).
 
-    ``orbitals`` lists, in the order of the Wannier basis, dicts {site, l, m, spin=None};
+    ``orbitals`` lists, in the order of the Wannier basis (shell-major: all s, then all p, then all
+    d of an orbit of sites, site by site within a shell), dicts {site, l, m, spin=None};
     ``axes`` gives per atom the 3x3 local frame (rows x', y', z' in Cartesian coordinates) in
     which that atom's real orbitals are defined (wannierberri ``Projection.basis_list``).
     """
@@ -100,13 +110,18 @@ def projections_for(calc):
         with contextlib.redirect_stdout(io.StringIO()):
             p = Projection(position_num=[scaled[a]], orbital=";".join(shells), spacegroup=sg)
         projs.append(p)
+        sites = []
         for pos, basis in zip(p.positions, p.basis_list):
             d = (scaled - pos + 0.5) % 1.0 - 0.5
             site = int(np.argmin(np.linalg.norm(d @ calc.atoms.cell, axis=1)))
             assert np.linalg.norm(d[site] @ calc.atoms.cell) < 1e-5, "projection not on an atom"
             done[site] = True
             axes[site] = np.asarray(basis, float).tolist()
-            for sh in shells:
+            sites.append(site)
+        # wannierberri splits a multi-shell Projection into one block per shell
+        # (ProjectionsSet.split_orbitals): the basis is shell-major, then site, then m.
+        for sh in shells:
+            for site in sites:
                 for m in orbitals_sets_dic[sh]:
                     orbitals.append({"site": site, "l": shells.index(sh), "m": m, "spin": None})
     return ProjectionsSet(projs), orbitals, axes
@@ -125,13 +140,14 @@ def wannier_system(nscf_path: Path, st: dict, workdir: Path, E_F_dft: float):
     olo, ohi = st["outer_window_eV"]
     log = io.StringIO()
     with contextlib.redirect_stdout(log):
-        wandata = wb.WannierDataSOC.from_gpaw(calc, projections=projset,
+        files = ["mmn", "eig", "amn", "soc"] + (["symmetrizer"] if st["sitesym"] else [])
+        wandata = wb.WannierDataSOC.from_gpaw(calc, projections=projset, files=files,
                                               seedname=str(workdir / "wannier"),
                                               IBstart=st["ibstart"], mp_grid=tuple(st["wannier_mesh"]))
         wandata.wannierise(froz_min=E_F_dft + lo, froz_max=E_F_dft + hi,
                            outer_min=E_F_dft + olo, outer_max=E_F_dft + ohi,
                            num_iter=st["num_iter"], sitesym=st["sitesym"], print_progress_every=50)
-        system = wb.SystemSOC.from_wannierdata(wandata, berry=False)
+        system = wb.SystemSOC.from_wannierdata(wandata, berry=False, symmetrize=st["sitesym"])
     (workdir / "wannierise.log").write_text(log.getvalue())
     chk = wandata.data_up.chk
     info = dict(orbitals=orbitals, site_local_axes=axes,
@@ -220,11 +236,16 @@ def make(element: str, out: Path, coarse: bool = False, workdir: Path | None = N
         with contextlib.redirect_stdout(io.StringIO()):
             system.save_npz(str(sysdir))
         timings["wannierise_s"] = time.time() - t
+    from . import repair
+    from .tb import load_system
+    images = checks.cancelling_images(load_system(sysdir), st["wannier_mesh"])
+    if images["max_uncancelled_image_meV"] > IMAGE_DEFECT_MEV:
+        images = repair.redistribute_images(sysdir, st["wannier_mesh"])
+        info["centres_A"] = np.asarray(load_system(sysdir).system_up.wannier_centers_cart, float)
     t = time.time()
     calc_gs = GPAW(str(gs), txt=None, legacy_gpaw=True)
     Z = calc_gs.get_number_of_electrons()
     n_el = Z - 2 * st["ibstart"]
-    from .tb import load_system
     loaded = load_system(sysdir)
     ef = checks.fermi_levels(loaded, n_el, st["ef_mesh"])
     timings["fermi_level_s"] = time.time() - t
@@ -254,6 +275,7 @@ def make(element: str, out: Path, coarse: bool = False, workdir: Path | None = N
             "(sigma_z basis), H[2m+s,2n+t] = H0[m,n] d_st + alpha_soc sum_c V_c[m,n] sigma_c[s,t]; "
             "'spin' is null because spin is this doubling."),
         site_local_axes=info["site_local_axes"],
+        ws_images=images,
         settings=dict(st, structure=materials.STRUCTURES.get(element), coarse=coarse,
                       semicore_bands_skipped=st["ibstart"], num_wann=len(info["orbitals"]),
                       gpaw_route="legacy_gpaw=True for ground state, NSCF and reading",
