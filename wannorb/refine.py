@@ -37,6 +37,7 @@ REFINE_FACTOR = 0.5
 MAX_LEVEL = 12
 MAX_POINTS = 400_000          # refined points per integral (per scale and mesh offset)
 BATCH = 2048                  # k-points per kernel call for refined points
+SELECT = 1024                 # cells refined per best-first step (8·SELECT new points)
 
 
 def group_boundaries(E, degen_tol):
@@ -97,7 +98,7 @@ def curvature_bound(model, soc_scale, n=None):
 
 
 def unresolved_cells(Hk, dHk, degen_tol, e_max, r, curvature, mus=(), kT=0.0, factor=REFINE_FACTOR,
-                     fermi_surface=False):
+                     fermi_surface=False, return_ratio=False):
     """(m,) bool: cells of radius r (1/Å) centred at these k in which a relevant gap may vary by
     more than itself, i.e. Δ < (2‖v_{g,g+1}‖ + |∇ε_g − ∇ε_{g+1}|)·r + C·r² for some pair of
     adjacent groups g, g+1 with g below ``e_max``.
@@ -115,6 +116,8 @@ def unresolved_cells(Hk, dHk, degen_tol, e_max, r, curvature, mus=(), kT=0.0, fa
     Fermi-surface refinement is attempted and the twin-mesh estimate carries that error.)
 
     Hk : (m, nw, nw) eV; dHk : (m, 3, nw, nw) eV·Å; r may be a scalar or (m,).
+    With ``return_ratio`` also the priority min_pairs Δ / (allowed variation) (< 1: flagged;
+    the smaller, the less resolved — refined first when the budget is short).
     """
     E, U = np.linalg.eigh(Hk)
     Ud = np.conj(np.swapaxes(U, 1, 2))
@@ -124,7 +127,7 @@ def unresolved_cells(Hk, dHk, degen_tol, e_max, r, curvature, mus=(), kT=0.0, fa
     d = np.diff(E, axis=1)
     bnd = d >= degen_tol
     gid = np.concatenate([np.zeros((len(E), 1), int), np.cumsum(bnd, axis=1)], axis=1)
-    out = np.zeros(len(E), bool)
+    ratio = np.full(len(E), np.inf)
     r = np.broadcast_to(np.asarray(r, float), (len(E),))
     for b in range(E.shape[1] - 1):
         ok = bnd[:, b] & (E[:, b] < e_max)
@@ -135,14 +138,20 @@ def unresolved_cells(Hk, dHk, degen_tol, e_max, r, curvature, mus=(), kT=0.0, fa
         off = np.sqrt(np.einsum("kn,knm,km->k", lo, M2, hi))
         slope = np.linalg.norm(np.einsum("kan,kn->ka", diag, lo) / lo.sum(1)[:, None]
                                - np.einsum("kan,kn->ka", diag, hi) / hi.sum(1)[:, None], axis=1)
-        out |= ok & (d[:, b] < (2 * off + slope) * r + curvature * r * r)
+        allowed = (2 * off + slope) * r + curvature * r * r
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.where(ok & (allowed > 0), d[:, b] / allowed, np.inf)
+        ratio = np.minimum(ratio, q)
+    out = ratio < 1.0
     if fermi_surface and kT > 0 and len(mus):
         spread = np.linalg.norm(diag, axis=1) * r[:, None] + curvature * (r * r)[:, None]   # (m, nw)
         near = np.zeros_like(spread, bool)
         for mu in mus:
             near |= np.abs(E - mu) < spread + 4 * kT
-        out |= (near & (spread > 2 * factor * kT)).any(axis=1)
-    return out
+        fs = (near & (spread > 2 * factor * kT)).any(axis=1)
+        ratio = np.where(fs & ~out, 1.0 - 1e-9, ratio)
+        out |= fs
+    return (out, ratio) if return_ratio else out
 
 
 def children(k_red, level, nk):
@@ -219,48 +228,69 @@ def evaluate_direct(model, k_red, soc_scale, Xops, degen_tol, operator_phases=Tr
     return E, omega, Hk, dHk
 
 
-def refine_cells(model, acc, k_red, level, nk, ctx, progress=None):
+def refine_cells(model, acc, k_red, level, nk, ctx, progress=None, ratio=None):
     """Refine the flagged level-``level`` cells at ``k_red`` down to the leaves, adding them to ``acc``.
 
-    ctx: dict with soc_scale, Xops, degen_tol, operator_phases, mus, kT, comp, e_max, threshold0
-    (= factor · r_0, 1/Å: a cell is flagged when its resolution length is below threshold0 / 2^L),
-    max_level, max_points. Returns (points evaluated, deepest level).
+    Best first: the flagged cells (of any level) with the smallest priority ratio (least resolved,
+    ``unresolved_cells``) are refined first, SELECT at a time, so that a short budget goes to the
+    sharpest peaks; whatever is still flagged when the budget is spent becomes an unresolved leaf.
+    Any order gives a correct quadrature (leaves only, weights w0/8^level).
+
+    ctx: dict with soc_scale, Xops, degen_tol, operator_phases, mus, kT, comp, e_max, r0 (= factor·r
+    of a base cell, 1/Å), curvature, factor, max_level, max_points.
+    Returns (points evaluated, deepest level).
     """
     w0 = 1.0 / float(np.prod(nk))
+    K = np.asarray(k_red, float).reshape(-1, 3)
+    L = np.full(len(K), level, int)
+    Q = np.zeros(len(K)) if ratio is None else np.asarray(ratio, float)
     n_eval, deepest = 0, level
-    pending, lev = k_red, level
-    while len(pending):
-        kids = children(pending, lev, nk)
-        lev += 1
-        if n_eval + len(kids) > ctx["max_points"]:
-            # budget spent: the parents stay leaves, unresolved (their values were not kept, so
-            # re-evaluate them; cheap next to the children we are not computing)
-            for s in range(0, len(pending), BATCH):
-                _add_batch(model, acc, pending[s:s + BATCH], lev - 1, w0, ctx, force_leaf=True)
-            n_eval += len(pending)
+    while len(K):
+        room = ctx["max_points"] - n_eval
+        n_sel = min(len(K), room // 8, SELECT)
+        if n_sel < 1:
             break
-        deepest = lev
-        nxt = []
-        for s in range(0, len(kids), BATCH):
-            nxt.append(_add_batch(model, acc, kids[s:s + BATCH], lev, w0, ctx))
-        n_eval += len(kids)
-        if progress is not None:
-            progress(lev, len(kids))
-        pending = np.concatenate(nxt) if nxt else np.zeros((0, 3))
+        idx = np.argpartition(Q, n_sel - 1)[:n_sel] if n_sel < len(K) else np.arange(len(K))
+        mask = np.zeros(len(K), bool)
+        mask[idx] = True
+        Ks, Ls = K[mask], L[mask]
+        K, L, Q = K[~mask], L[~mask], Q[~mask]
+        newK, newL, newQ = [K], [L], [Q]
+        for lev in np.unique(Ls):
+            kids = children(Ks[Ls == lev], int(lev), nk)
+            for s in range(0, len(kids), BATCH):
+                fk, fq = _add_batch(model, acc, kids[s:s + BATCH], int(lev) + 1, w0, ctx)
+                newK.append(fk)
+                newL.append(np.full(len(fk), int(lev) + 1))
+                newQ.append(fq)
+            n_eval += len(kids)
+            deepest = max(deepest, int(lev) + 1)
+            if progress is not None:
+                progress(int(lev) + 1, len(kids))
+        K, L, Q = np.concatenate(newK), np.concatenate(newL), np.concatenate(newQ)
+    # budget spent: the flagged cells stay leaves, unresolved (their values were not kept, so they
+    # are evaluated again; cheap next to the children we are not computing)
+    for lev in np.unique(L):
+        Kl = K[L == lev]
+        for s in range(0, len(Kl), BATCH):
+            _add_batch(model, acc, Kl[s:s + BATCH], int(lev), w0, ctx, force_leaf=True)
+        n_eval += len(Kl)
     return n_eval, deepest
 
 
 def _add_batch(model, acc, k, lev, w0, ctx, force_leaf=False):
-    """Evaluate a batch of level-``lev`` cells; add the leaves; return the flagged centres."""
+    """Evaluate a batch of level-``lev`` cells; add the leaves; return the flagged centres and
+    their priority ratios."""
     E, omega, Hk, dHk = evaluate_direct(model, k, ctx["soc_scale"], ctx["Xops"], ctx["degen_tol"],
                                         ctx["operator_phases"])
     per_k, per_state = point_values(E, omega, ctx["mus"], ctx["kT"], ctx["comp"])
     rgap = relevant_gap(E, ctx["degen_tol"], ctx["e_max"])
-    flag = unresolved_cells(Hk, dHk, ctx["degen_tol"], ctx["e_max"], ctx["r0"] / 2 ** lev, ctx["curvature"],
-                            ctx["mus"], ctx["kT"], ctx["factor"], ctx.get("fermi_surface", False))
+    flag, ratio = unresolved_cells(Hk, dHk, ctx["degen_tol"], ctx["e_max"], ctx["r0"] / 2 ** lev, ctx["curvature"],
+                                   ctx["mus"], ctx["kT"], ctx["factor"], ctx.get("fermi_surface", False),
+                                   return_ratio=True)
     if force_leaf or lev >= ctx["max_level"]:
         acc.add(k, w0 / 8 ** lev, per_k, per_state, state_gaps(E, ctx["degen_tol"]), rgap, unresolved=flag)
-        return np.zeros((0, 3))
+        return np.zeros((0, 3)), np.zeros(0)
     leaf = ~flag
     acc.add(k[leaf], w0 / 8 ** lev, per_k[leaf], per_state[leaf], state_gaps(E[leaf], ctx["degen_tol"]), rgap[leaf])
-    return k[flag]
+    return k[flag], ratio[flag]

@@ -219,22 +219,23 @@ def _integrate(system, scales, mus_list, nk, shift, factor, common, progress):
             per_k, per_state = rf.point_values(E, omega, ctx["mus"], ctx["kT"], ctx["comp"])
             rgap = rf.relevant_gap(E, ctx["degen_tol"], ctx["e_max"])
             if ctx["threshold0"] > 0 and ctx["max_level"] > 0:
-                flag = rf.unresolved_cells(Hk, dHk, ctx["degen_tol"], ctx["e_max"], ctx["r0"],
-                                           ctx["curvature"], ctx["mus"], ctx["kT"], ctx["factor"],
-                                           ctx.get("fermi_surface", False))
+                flag, ratio = rf.unresolved_cells(Hk, dHk, ctx["degen_tol"], ctx["e_max"], ctx["r0"],
+                                                  ctx["curvature"], ctx["mus"], ctx["kT"], ctx["factor"],
+                                                  ctx.get("fermi_surface", False), return_ratio=True)
             else:
-                flag = np.zeros(len(rgap), bool)
+                flag, ratio = np.zeros(len(rgap), bool), np.zeros(len(rgap))
             sg = rf.state_gaps(E, ctx["degen_tol"])
             keep = ~flag
             acc.add(k_red[keep], w0, per_k[keep], per_state[keep], sg[keep], rgap[keep])
-            fl.append(k_red[flag])
+            fl.append((k_red[flag], ratio[flag]))
         bar.update(1)
     bar.close()
     t_base = time.time() - t0
     out = []
     for ctx, acc, fl in zip(ctxs, accs, flagged):
         t1 = time.time()
-        pending = np.concatenate(fl) if fl else np.zeros((0, 3))
+        pending = np.concatenate([f[0] for f in fl]) if fl else np.zeros((0, 3))
+        prio = np.concatenate([f[1] for f in fl]) if fl else np.zeros(0)
         n_flag0 = len(pending)
         levels = {}
         rbar = tqdm(desc=f"refine A={ctx['soc_scale']:g}", unit="pt", disable=not progress or not n_flag0,
@@ -243,7 +244,8 @@ def _integrate(system, scales, mus_list, nk, shift, factor, common, progress):
         def report(lev, n):
             levels[lev] = levels.get(lev, 0) + n
             rbar.update(n)
-        n_ref, deepest = rf.refine_cells(system, acc, pending, 0, nk, ctx, progress=report) if n_flag0 else (0, 0)
+        n_ref, deepest = (rf.refine_cells(system, acc, pending, 0, nk, ctx, progress=report, ratio=prio)
+                          if n_flag0 else (0, 0))
         rbar.close()
         out.append(dict(acc=acc, shift=list(shift), n_base=mesh.n_points, n_flagged_base=n_flag0,
                         n_refined_points=int(n_ref), deepest_level=int(deepest),
