@@ -95,7 +95,8 @@ def _load_material(path):
         positions = positions @ np.linalg.inv(lattice)
     species = prov.get("species") or [prov.get("element", "X")] * len(positions)
     axes = prov.get("site_local_axes")
-    fields = dict(atom_positions=positions, species=tuple(species),
+    # sites come from the orbitals below; until then every function sits on atom 0
+    fields = dict(atom_positions=positions, species=tuple(species), site=np.zeros(model.num_wann, int),
                   fermi_energy=float(prov["E_F_eV"]),
                   n_electrons=prov.get("n_electrons"),
                   site_local_axes=None if axes is None else np.array(axes, float))
