@@ -26,13 +26,7 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="wannorb", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue   # a command still being built in this tree
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
