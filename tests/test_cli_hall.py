@@ -102,3 +102,36 @@ def test_info(capsys):
     assert main(["info", "pcubic"]) == 0
     out = capsys.readouterr().out
     assert "#221" in out and "px py pz" in out
+
+
+def write_tb_dat(model, path):
+    """Wannier90 *_tb.dat (format of wannier90's hamiltonian.F90 / wannierberri's reader), centres at 0."""
+    nw, nR = model.num_wann, len(model.R)
+    lines = ["written by wannorb tests"] + [" ".join(f"{x:.10f}" for x in row) for row in model.lattice]
+    lines += [str(nw), str(nR)] + [" ".join(["1"] * len(model.R[i:i + 15])) for i in range(0, nR, 15)]
+    H = model.hamiltonian_R()
+    for block in ("H", "A"):
+        for r in range(nR):
+            lines += ["", " ".join(str(x) for x in model.R[r])]
+            for n in range(nw):
+                for m in range(nw):
+                    if block == "H":
+                        lines.append(f"{m + 1} {n + 1} {H[r, m, n].real:.14e} {H[r, m, n].imag:.14e}")
+                    else:
+                        lines.append(f"{m + 1} {n + 1} " + " ".join(["0.0"] * 6))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_wannier90_tb_file_through_wannierberri(tmp_path):
+    """A *_tb.dat is read by wannierberri's reader and gives pcubic's numbers."""
+    from wannorb.models import pcubic
+    tb = tmp_path / "pc_tb.dat"
+    write_tb_dat(pcubic(), tb)
+    out = tmp_path / "tb.json"
+    assert main(["hall", str(tb), "--mu", "-0.8", "--nk", "4", "--quantities", "spin", "--no-progress",
+                 "--output", str(out)]) == 0
+    ref = tmp_path / "ref.json"
+    main(["hall", "pcubic", "--mu", "-0.8", "--nk", "4", "--quantities", "spin", "--no-progress", "--output", str(ref)])
+    a, b = (json.loads(p.read_text())["sigma"]["eq4"]["spin"] for p in (out, ref))
+    assert np.abs(a).max() > 1
+    assert np.allclose(a, b, rtol=1e-8, atol=1e-8)
