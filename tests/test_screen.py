@@ -38,6 +38,7 @@ def test_screen_rows_failures_resume(tmp_path, monkeypatch):
     ok = [r for r in table["rows"] if r["status"] == "ok"]
     assert abs(ok[0]["sigma_zxy"]["eq4"]["orbital"]) >= abs(ok[1]["sigma_zxy"]["eq4"]["orbital"])
     assert table["rows"][-1]["element"] == "Bad"
+    assert set(ok[0]["converged"]["eq4"]) == {"spin", "orbital"}
     # rerun: finished elements are neither rebuilt nor recomputed
     calls.clear()
     again = scr.screen(["Aa", "Bad", "Cc"], nk=4, kT=0.05, rows_dir=rows_dir, builder=builder, progress=False)

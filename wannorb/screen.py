@@ -15,7 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .hall import METHODS, QUANTITIES
+from .hall import DEGEN_TOL_EV, METHODS, QUANTITIES
+
+# a value counts as converged when the offset nk and 3/4·nk meshes agree to 5 % and no single
+# k-point carries more than 5 % of it (Eq. (4) sums near spin-orbit-split crossings fail this)
+CONVERGED_SPREAD = 0.05
+CONVERGED_SHARE = 0.05
 
 LIGHT_TRANSITION_METALS = ("Sc", "Ti", "V", "Cr", "Cu", "Zn", "Y", "Zr", "Nb", "Mo")
 HEAVY_REFERENCE = ("Pt",)
@@ -58,6 +63,11 @@ def settings_hash(settings):
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def check_mesh(nk):
+    """The coarser offset mesh that checks the nk one: 3/4 of it (at least 4)."""
+    return max(4, int(round(0.75 * nk)))
+
+
 def screen_element(element, settings, rebuild=False, builder=None, progress=False):
     """One row: σ^z_xy (three methods × spin/orbital) at E_F, an offset-mesh check, exponents."""
     from . import api
@@ -66,16 +76,20 @@ def screen_element(element, settings, rebuild=False, builder=None, progress=Fals
     system = api.load_system(str(path))
     prov = json.loads((Path(path) / "provenance.json").read_text())
     common = dict(kT=settings["kT"], nk=settings["nk"], methods=METHODS, quantities=QUANTITIES,
-                  progress=progress)
-    main = api.hall(system, **common)
-    offset = api.hall(system, shift=(0.5, 0.5, 0.5), **common)
-    sigma, spread = {}, {}
+                  degen_tol=settings.get("degen_tol", DEGEN_TOL_EV), progress=progress)
+    # offset meshes are the value and the check (they avoid the high-symmetry lines where
+    # spin-orbit-split crossings sit; a Γ-centred mesh can land 1 meV from one, e.g. Pt's Σ line)
+    main = api.hall(system, shift=(0.5, 0.5, 0.5), **common)
+    check = api.hall(system, shift=(0.5, 0.5, 0.5), **dict(common, nk=check_mesh(settings["nk"])))
+    sigma, spread, share, converged = {}, {}, {}, {}
     for m in METHODS:
-        sigma[m], spread[m] = {}, {}
+        sigma[m], spread[m], share[m], converged[m] = {}, {}, {}, {}
         for q in QUANTITIES:
-            a, b = main.component(m, q), offset.component(m, q)
+            a, b = main.component(m, q), check.component(m, q)
             sigma[m][q] = a
             spread[m][q] = abs(a - b) / max(abs(a), abs(b), 1e-12)
+            share[m][q] = main.diagnostics["max_point_contribution"][m][q][0]["fraction_of_total"]
+            converged[m][q] = bool(spread[m][q] <= CONVERGED_SPREAD and share[m][q] <= CONVERGED_SHARE)
     row = {
         "element": element,
         "status": "ok",
@@ -84,8 +98,11 @@ def screen_element(element, settings, rebuild=False, builder=None, progress=Fals
         "structure": prov.get("settings", {}).get("structure", prov.get("structure")),
         "E_F_eV": system.fermi_energy,
         "sigma_zxy": sigma,
-        "sigma_zxy_offset_mesh": {m: {q: offset.component(m, q) for q in QUANTITIES} for m in METHODS},
+        "sigma_zxy_check_mesh": {m: {q: check.component(m, q) for q in QUANTITIES} for m in METHODS},
+        "check_mesh_nk": check_mesh(settings["nk"]),
         "mesh_relative_spread": spread,
+        "largest_kpoint_share": share,
+        "converged": converged,
         "min_group_gap_eV": main.diagnostics["min_group_gap"]["value"],
     }
     if settings.get("soc_scales"):
@@ -104,10 +121,10 @@ def _exponents(system, settings):
 
 
 def screen(elements, nk=32, kT=0.05, soc_scales=None, rebuild=False, rows_dir=None, builder=None,
-           progress=True):
+           progress=True, degen_tol=DEGEN_TOL_EV):
     """Rows for ``elements``, sorted by |σ_OHE(eq4)|; finished rows in ``rows_dir`` are reused."""
     from tqdm import tqdm
-    settings = {"nk": int(nk), "kT": float(kT), "soc_scales": list(soc_scales or [])}
+    settings = {"nk": int(nk), "kT": float(kT), "degen_tol": float(degen_tol), "soc_scales": list(soc_scales or [])}
     tag = settings_hash(settings)
     rows = []
     bar = tqdm(elements, desc="elements", unit="element", disable=not progress)
@@ -129,9 +146,11 @@ def screen(elements, nk=32, kT=0.05, soc_scales=None, rebuild=False, rows_dir=No
     failed = [r for r in rows if r["status"] != "ok"]
     ok.sort(key=lambda r: -abs(r["sigma_zxy"]["eq4"]["orbital"]))
     return {"settings": settings, "rows": ok + failed,
-            "units": {"sigma_zxy": "(hbar/e) S/cm, sigma^z_xy at E_F",
+            "units": {"sigma_zxy": "(hbar/e) S/cm, sigma^z_xy at E_F on the offset (1/2,1/2,1/2) mesh",
+                      "largest_kpoint_share": "largest single-k-point contribution / total (dimensionless)",
+                      "degen_tol": "eV",
                       "E_F_eV": "eV", "min_group_gap_eV": "eV", "wall_time_s": "s",
-                      "mesh_relative_spread": "|sigma(Gamma-centred) - sigma(offset 1/2)| / max(|.|): "
+                      "mesh_relative_spread": "|sigma(offset nk) - sigma(offset 3/4 nk)| / max(|.|): "
                                               "a mesh-convergence estimate (dimensionless)"}}
 
 
@@ -163,11 +182,16 @@ def plot(table, path):
     width = 0.27
     for ax, q in zip(axes, QUANTITIES):
         for i, m in enumerate(METHODS):
-            ax.bar(x + (i - 1) * width, [r["sigma_zxy"][m][q] for r in rows], width, label=m)
+            bars = ax.bar(x + (i - 1) * width, [r["sigma_zxy"][m][q] for r in rows], width, label=m)
+            for bar, r in zip(bars, rows):
+                if not r["converged"][m][q]:       # drawn hatched and faint: not a result
+                    bar.set_hatch("//")
+                    bar.set_alpha(0.35)
+        ax.set_yscale("symlog", linthresh=100)
         ax.set_xticks(x, [r["element"] for r in rows])
         ax.axhline(0, color="k", lw=0.5)
         ax.set_ylabel(f"{q} Hall σ^z_xy ((ħ/e) S/cm)")
-        ax.set_title(f"{q} Hall conductivity at E_F (nk={table['settings']['nk']})")
+        ax.set_title(f"{q} Hall σ at E_F (offset {table['settings']['nk']}³; hatched: not converged)", fontsize=9)
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)

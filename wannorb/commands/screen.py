@@ -13,6 +13,8 @@ def register(sub):
                    help="element symbols (shipped data used where present, else built by the pipeline)")
     p.add_argument("--nk", default="32", help="k-mesh per direction (default 32)")
     p.add_argument("--kT", default="0.05", help="temperature, eV (default 0.05)")
+    p.add_argument("--degen-tol", default="1e-05", metavar="TOL",
+                   help="degeneracy tolerance (broadening), eV (default 1e-5)")
     p.add_argument("--soc-scales", metavar="A1,A2,...", help="also fit SOC exponents over these scales")
     p.add_argument("--rebuild", action="store_true", help="rebuild the data with the pipeline, ignore caches")
     p.add_argument("--output", required=True, metavar="screen.json")
@@ -35,20 +37,23 @@ def run(args):
     if args.soc_scales:
         scales = [parse_float("--soc-scales", x, positive=True) for x in parse_list("--soc-scales", args.soc_scales)]
     rows_dir = Path(str(args.output) + ".rows")
+    tol = parse_float("--degen-tol", args.degen_tol, positive=True)
     table = screen(args.elements, nk=nk, kT=kT, soc_scales=scales, rebuild=args.rebuild, rows_dir=rows_dir,
-                   progress=not args.no_progress)
+                   progress=not args.no_progress, degen_tol=tol)
     write_json(table, args.output)
     if args.csv:
         write_csv(table, args.csv)
     if args.plot:
         plot(table, args.plot)
-    print(f"sigma^z_xy at E_F in (hbar/e) S/cm, nk={nk}^3, kT={kT:g} eV; sorted by |orbital eq4|")
+    print(f"sigma^z_xy at E_F in (hbar/e) S/cm, offset nk={nk}^3 mesh, kT={kT:g} eV, degen_tol={tol:g} eV; "
+          "sorted by |orbital eq4|; * = not converged (offset nk vs 3/4 nk mesh > 5 % or one k-point > 5 %)")
     print(f"{'element':<8}{'E_F (eV)':>10}" + "".join(f"{m[:5] + ' ' + q[:4]:>13}" for m in ("eq4", "conventional", "conserved") for q in ("spin", "orbital")) + "   status")
     for r in table["rows"]:
         if r["status"] != "ok":
             print(f"{r['element']:<8}{'':>10}" + " " * 78 + f"   failed: {r['reason']}")
             continue
-        vals = "".join(f"{r['sigma_zxy'][m][q]:>13.1f}" for m in ("eq4", "conventional", "conserved") for q in ("spin", "orbital"))
+        vals = "".join(f"{r['sigma_zxy'][m][q]:>12.1f}{' ' if r['converged'][m][q] else '*'}"
+                       for m in ("eq4", "conventional", "conserved") for q in ("spin", "orbital"))
         print(f"{r['element']:<8}{r['E_F_eV']:>10.4f}{vals}   ok ({r['source']})")
     print(f"wrote {args.output}" + (f", {args.csv}" if args.csv else "") + (f", {args.plot}" if args.plot else ""))
     return 0 if all(r["status"] == "ok" for r in table["rows"]) else 1
