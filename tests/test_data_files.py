@@ -19,7 +19,7 @@ CENTRE_TOL_A = 0.35      # Angstrom; Ti p centres sit up to 0.29 A off the atom 
 # Largest no-SOC band error within E_F +- 1 eV off the Wannier mesh that the shipped data must keep
 # (a regression guard at the measured value, rounded up).  Issue 4's target is 20 meV: Pt meets it,
 # Cr (8x8x8 mesh, 53 meV) and Ti do not yet -- see docs/data.md.
-BAND_TOL_MEV = {"Pt": 20.0, "Cr": 60.0, "Ti": 550.0}
+BAND_TOL_MEV = {"Pt": 20.0, "Cr": 60.0, "Ti": 30.0}
 
 
 @pytest.fixture(scope="module", params=sorted(ELEMENTS))
@@ -123,7 +123,9 @@ DEGENERATE = {
     "cubic": [["px", "py", "pz"], ["dxz", "dyz", "dxy"], ["dz2", "dx2-y2"]],
     "hcp": [["px", "py"], ["dxz", "dyz"], ["dxy", "dx2-y2"]],
 }
-ONSITE_TOL_EV = 2e-3  # symmetrised model: degeneracies hold to ~meV
+# symmetrised models (Pt, Cr) keep the degeneracies to ~meV; Ti is wannierised without site
+# symmetry (docs/data.md, defect notes) and splits them by up to 34 meV (p levels at E_F + 12.6 eV)
+ONSITE_TOL_EV = {"Pt": 2e-3, "Cr": 2e-3, "Ti": 5e-2}
 
 
 def test_orbital_labels_by_site_symmetry(material):
@@ -135,6 +137,6 @@ def test_orbital_labels_by_site_symmetry(material):
         idx = {o["m"]: i for i, o in enumerate(prov["orbitals"]) if o["site"] == site}
         for g in groups:
             e = [h[idx[m], idx[m]].real for m in g]
-            assert max(e) - min(e) < ONSITE_TOL_EV, (site, g, e)
+            assert max(e) - min(e) < ONSITE_TOL_EV[el], (site, g, e)
         # p and d levels of one site differ: the labels are not permuted between shells
         assert abs(h[idx["pz"], idx["pz"]] - h[idx["dz2"], idx["dz2"]]) > 0.1

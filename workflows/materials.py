@@ -64,6 +64,8 @@ SETTINGS = {
     # notes), so Ti is wannierised on the full mesh without symmetrisation.
     "Ti": dict(_COMMON, gs_kpts=(8, 8, 5), wannier_mesh=(6, 6, 4), nbands=40, ibstart=8,
                full_mesh=True, sitesym=False,
+               localise=False,  # disentangle only: without site symmetry, maximal localisation
+                                # mixes the p functions of a site (px/py on-site split 2.6 eV)
                gs_convergence={"density": 1e-5, "eigenstates": 4e-8},
                gpts=(18, 18, 28), ef_mesh=(48, 48, 30), band_check_points=36),
 }

@@ -17,7 +17,6 @@ import contextlib
 import importlib
 import io
 import json
-import os
 import platform
 import sys
 import time
@@ -87,7 +86,7 @@ def nscf_irreducible(gs_path: Path, st: dict, workdir: Path) -> Path:
     return path
 
 
-def projections_for(calc):
+def projections_for(calc, shell_major=True):
     """One s;p;d ``Projection`` per Wyckoff orbit of atoms; returns (ProjectionsSet, orbitals, axes).
 
     ``orbitals`` lists, in the order of the Wannier basis (shell-major: all s, then all p, then all
@@ -118,12 +117,14 @@ def projections_for(calc):
             done[site] = True
             axes[site] = np.asarray(basis, float).tolist()
             sites.append(site)
-        # wannierberri splits a multi-shell Projection into one block per shell
-        # (ProjectionsSet.split_orbitals): the basis is shell-major, then site, then m.
-        for sh in shells:
-            for site in sites:
-                for m in orbitals_sets_dic[sh]:
-                    orbitals.append({"site": site, "l": shells.index(sh), "m": m, "spin": None})
+        # With a symmetrizer (sitesym) wannierberri splits a multi-shell Projection into one
+        # block per shell (ProjectionsSet.split_orbitals): shell-major, then site, then m.
+        # Without it the AMN keeps the Projection's own order: site-major, then shell, then m.
+        pairs = ([(sh, site) for sh in shells for site in sites] if shell_major
+                 else [(sh, site) for site in sites for sh in shells])
+        for sh, site in pairs:
+            for m in orbitals_sets_dic[sh]:
+                orbitals.append({"site": site, "l": shells.index(sh), "m": m, "spin": None})
     return ProjectionsSet(projs), orbitals, axes
 
 
@@ -135,7 +136,7 @@ def wannier_system(nscf_path: Path, st: dict, workdir: Path, E_F_dft: float):
     GPAW, _, _ = _gpaw()
     import wannierberri as wb
     calc = GPAW(str(nscf_path), txt=None, legacy_gpaw=True)
-    projset, orbitals, axes = projections_for(calc)
+    projset, orbitals, axes = projections_for(calc, shell_major=st["sitesym"])
     lo, hi = st["froz_window_eV"]
     olo, ohi = st["outer_window_eV"]
     log = io.StringIO()
@@ -146,7 +147,8 @@ def wannier_system(nscf_path: Path, st: dict, workdir: Path, E_F_dft: float):
                                               IBstart=st["ibstart"], mp_grid=tuple(st["wannier_mesh"]))
         wandata.wannierise(froz_min=E_F_dft + lo, froz_max=E_F_dft + hi,
                            outer_min=E_F_dft + olo, outer_max=E_F_dft + ohi,
-                           num_iter=st["num_iter"], sitesym=st["sitesym"], print_progress_every=50)
+                           num_iter=st["num_iter"], sitesym=st["sitesym"], print_progress_every=50,
+                           localise=st.get("localise", True))
         system = wb.SystemSOC.from_wannierdata(wandata, berry=False, symmetrize=st["sitesym"])
     (workdir / "wannierise.log").write_text(log.getvalue())
     chk = wandata.data_up.chk
@@ -156,11 +158,11 @@ def wannier_system(nscf_path: Path, st: dict, workdir: Path, E_F_dft: float):
     return system, info
 
 
-def _info_from_saved(nscf_path: Path, sysdir: Path, chk_path: Path) -> dict:
+def _info_from_saved(nscf_path: Path, sysdir: Path, chk_path: Path, shell_major: bool) -> dict:
     """The ``info`` of :func:`wannier_system` for a system already saved (``--resume``)."""
     GPAW, _, _ = _gpaw()
     from .tb import load_system
-    _, orbitals, axes = projections_for(GPAW(str(nscf_path), txt=None, legacy_gpaw=True))
+    _, orbitals, axes = projections_for(GPAW(str(nscf_path), txt=None, legacy_gpaw=True), shell_major)
     chk = np.load(chk_path)
     system = load_system(sysdir)
     return dict(orbitals=orbitals, site_local_axes=axes,
@@ -230,7 +232,7 @@ def make(element: str, out: Path, coarse: bool = False, workdir: Path | None = N
     sysdir = out / "system"
     chk = workdir / "wannier-spin-0.chk.npz"
     if resume and sysdir.is_dir() and chk.is_file():
-        info = _info_from_saved(nscf, sysdir, chk)
+        info = _info_from_saved(nscf, sysdir, chk, shell_major=st["sitesym"])
     else:
         system, info = wannier_system(nscf, st, workdir, E_F_dft)
         with contextlib.redirect_stdout(io.StringIO()):
