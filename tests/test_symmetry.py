@@ -171,6 +171,13 @@ def test_shipped_materials_reduced_equals_full(element):
     if not (DATA / element / "provenance.json").is_file():
         pytest.skip(f"data/{element} not made yet (the data workflow writes it)")
     m = api.load_system(element)
+    if element == "Ti":
+        # the shipped Ti was wannierised without site symmetry and breaks the crystal operations
+        # (and Kramers pairs, docs/data.md): the check must find that and fall back to the full mesh
+        r = api.hall(m, nk=6, kT=0.05, mu=[m.fermi_energy], progress=False, quantities=["spin"])
+        info = r.extra["symmetry"]
+        assert info["crystal_operations"] == 24 and not info["used"], info
+        return
     compare(m, nk=6, kT=0.05, mu=[m.fermi_energy])
 
 

@@ -131,6 +131,7 @@ def hall(system, mu=None, filling=None, kT=0.05, nk=32, shift=(0.0, 0.0, 0.0),
         "n_kpoints_evaluated": plan.info["n_irreducible_kpoints"],
         "fft_subgrid": list(mesh.n_fft),
         "operator_phases": bool(operator_phases),
+        "kramers_splitting_eV": _hall.kramers_splitting(system, soc_scale),
         "wall_time_s": time.time() - t0,
     }
     return HallResult(system=system.name, soc_scale=soc_scale, params=dict(system.params), nk=nk,

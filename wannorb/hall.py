@@ -154,3 +154,17 @@ def mu_for_filling(E, filling, kT, weights=None):
         if hi - lo < 1e-12:
             break
     return 0.5 * (lo + hi)
+
+
+def kramers_splitting(model, soc_scale=1.0, n_k=8, seed=0):
+    """Largest |ε_{2i+1} − ε_{2i}| (eV) at ``n_k`` random k-points.
+
+    Time reversal × inversion makes every band a Kramers pair; Wannier data that break either
+    (e.g. a disentanglement whose subspaces at k and −k are not conjugate) split the pairs, and
+    then the groups of Eq. (4) are single states. Drivers report this instead of hiding it.
+    """
+    from . import bloch
+    k = np.random.default_rng(seed).random((n_k, 3)) @ model.reciprocal
+    Hk, _ = bloch.hk_direct(k, model.R_cart, model.hamiltonian_R(soc_scale), model.centres)
+    E = np.linalg.eigvalsh(Hk)
+    return float(np.abs(E[:, 1::2] - E[:, 0::2]).max())

@@ -21,6 +21,7 @@ HALL_UNITS = {
     "shift": "fractions of the mesh spacing",
     "diagnostics.max_point_contribution": "(hbar/e) S/cm: the largest single-k-point contribution to sigma^z_xy",
     "diagnostics.min_group_gap": "eV",
+    "diagnostics.kramers_splitting_eV": "eV, largest splitting of a Kramers pair at 8 random k-points (0 for TR+I data)",
     "k_red": "reduced coordinates (units of the reciprocal lattice vectors)",
 }
 

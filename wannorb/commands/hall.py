@@ -47,3 +47,8 @@ def print_table(res, file, component="zxy"):
                   file=file)
     gap = res.diagnostics["min_group_gap"]["value"]
     print(f"  smallest gap between groups met on the mesh: {gap:.3g} eV", file=file)
+    split = res.diagnostics.get("kramers_splitting_eV", 0.0)
+    if split > res.degen_tol:
+        print(f"  WARNING: Kramers pairs of these data are split by up to {split:.3g} eV (> degen_tol "
+              f"{res.degen_tol:g} eV): the Hamiltonian breaks time reversal or inversion, band groups are "
+              "not Kramers pairs, and the eq4/conserved values are not meaningful", file=file)
