@@ -18,7 +18,7 @@ import numpy as np
 
 from . import bloch
 from .errors import InputError
-from .kernels.hall import METHODS, allocate_outputs, hall_integrands
+from .kernels.hall import METHODS, allocate_outputs, hall_integrands  # noqa: F401  (re-exported: the method names)
 from .operators import orbital_operator, spin_operator
 
 E_CHARGE = 1.602176634e-19      # C
@@ -143,15 +143,22 @@ def mu_for_filling(E, filling, kT, weights=None):
             return 0.5 * (flat[i - 1] + flat[i])
         cw = np.cumsum(np.repeat(w, nw)[order])
         return 0.5 * (flat[np.searchsorted(cw, i - 0.5)] + flat[np.searchsorted(cw, i + 0.5)])
-    lo, hi = E.min() - 20 * kT, E.max() + 20 * kT
+    def count(mu):
+        f = fermi_dirac(E, mu, kT)
+        return (f.sum() if weights is None else w @ f.sum(axis=1)) / n_k
+
+    return bisect_mu(count, filling, E.min() - 20 * kT, E.max() + 20 * kT)
+
+
+def bisect_mu(count, filling, lo, hi, tol=1e-12):
+    """μ in [lo, hi] (eV) with count(μ) = filling, for a non-decreasing count, to ``tol`` eV."""
     for _ in range(200):
         mid = 0.5 * (lo + hi)
-        f = fermi_dirac(E, mid, kT)
-        if (f.sum() if weights is None else w @ f.sum(axis=1)) / n_k < filling:
+        if count(mid) < filling:
             lo = mid
         else:
             hi = mid
-        if hi - lo < 1e-12:
+        if hi - lo < tol:
             break
     return 0.5 * (lo + hi)
 

@@ -287,7 +287,7 @@ class MeshPlan:
         """kT > 0 under MPI: each rank keeps the eigenvalues of its own chunks (memory / ranks);
         the electron count of the bisection is summed over the ranks."""
         from .errors import InputError
-        from .hall import fermi_dirac
+        from .hall import bisect_mu, fermi_dirac
         from .parallel import owned_chunks
         parts = [self.eigenvalues(c) for c in owned_chunks(self.n_chunks, comm.Get_rank(), comm.Get_size())]
         nw = self.system.num_wann
@@ -298,15 +298,8 @@ class MeshPlan:
         n_k = comm.allreduce(float(w.sum()))
         lo = comm.allreduce(float(E.min()) if len(E) else np.inf, op=_mpi_op("MIN")) - 20 * kT
         hi = comm.allreduce(float(E.max()) if len(E) else -np.inf, op=_mpi_op("MAX")) + 20 * kT
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            if comm.allreduce(float(w @ fermi_dirac(E, mid, kT).sum(axis=1))) / n_k < filling:
-                lo = mid
-            else:
-                hi = mid
-            if hi - lo < 1e-12:
-                break
-        return 0.5 * (lo + hi)
+        return bisect_mu(lambda mu: comm.allreduce(float(w @ fermi_dirac(E, mu, kT).sum(axis=1))) / n_k,
+                         filling, lo, hi)
 
 
 def _mpi_op(name):
