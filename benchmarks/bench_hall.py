@@ -77,7 +77,7 @@ def time_floor(model, nk, repeat):
     from wannorb.kmesh import chunk_points_limit
     n = nk ** 3
     mesh = UniformMesh((nk,) * 3, max_chunk=min(chunk_points_limit(model.num_wann, 2), max(64, n // 16)))
-    from wannorb.symmetry import FFTHamiltonian
+    from wannorb.plan import FFTHamiltonian
     fft = FFTHamiltonian(model, mesh.n_fft)
 
     def hk_all():
