@@ -205,12 +205,9 @@ class FromStructureWorkChain(WorkChain):
         kwargs = {"structure": self.inputs.structure, "coarse": self.inputs.coarse}
         if "element" in self.inputs:
             kwargs["element"] = self.inputs.element
-        try:
-            outputs, node = build_system.run_get_node(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - the build node keeps the traceback (excepted)
-            return self.exit_codes.ERROR_BUILD_FAILED.format(message=_one_line(exc))
-        if not node.is_finished_ok:
-            return self.exit_codes.ERROR_BUILD_FAILED.format(message=str(node.exit_message))
+        outputs, node, error = _run_step(build_system, self.exit_codes.ERROR_BUILD_FAILED, **kwargs)
+        if error is not None:
+            return error
         self.ctx.system = outputs["system"]
         self.out("system", outputs["system"])
         self.out("provenance", outputs["provenance"])
@@ -231,12 +228,9 @@ class FromStructureWorkChain(WorkChain):
         kwargs = {"system": self.ctx.system}
         if "parameters" in self.inputs:
             kwargs["parameters"] = self.inputs.parameters
-        try:
-            outputs, node = hall.run_get_node(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - the hall node keeps the traceback (excepted)
-            return self.exit_codes.ERROR_HALL_FAILED.format(message=_one_line(exc))
-        if not node.is_finished_ok:
-            return self.exit_codes.ERROR_HALL_FAILED.format(message=str(node.exit_message))
+        outputs, _, error = _run_step(hall, self.exit_codes.ERROR_HALL_FAILED, **kwargs)
+        if error is not None:
+            return error
         self.ctx.hall_outputs = outputs
         return None
 
@@ -256,3 +250,17 @@ class FromStructureWorkChain(WorkChain):
 
 
 __all__ = ["ConvergeWorkChain", "FromStructureWorkChain", "convergence_history"]
+
+
+def _run_step(process, exit_code, **kwargs):
+    """Run a calcfunction step; (outputs, node, None) or (None, None, exit code with the reason).
+
+    A crash keeps its traceback on the excepted process node; the WorkChain ends with one line.
+    """
+    try:
+        outputs, node = process.run_get_node(**kwargs)
+    except Exception as exc:  # noqa: BLE001 - the step node keeps the traceback (excepted)
+        return None, None, exit_code.format(message=_one_line(exc))
+    if not node.is_finished_ok:
+        return None, None, exit_code.format(message=str(node.exit_message))
+    return outputs, node, None
