@@ -34,19 +34,22 @@ def cache_folder():
     return Path(base) / "wannorb" / "materials"
 
 
-def material_source(element, rebuild=False, builder=None):
-    """(path, how) for an element: shipped data, a cached build, or a new build."""
+def material_source(element, rebuild=False, builder=None, build=False):
+    """(path, how) for an element: shipped data, a cached build, or a new build.
+
+    ``build=True`` skips the shipped data (a campaign made from scratch with one recipe);
+    ``rebuild=True`` also ignores the cache.
+    """
     from .io.load import find_material
     if not rebuild:
-        shipped = find_material(element)
+        shipped = None if build else find_material(element)
         if shipped is not None:
             return shipped, "shipped data"
         cached = cache_folder() / element
         if (cached / "provenance.json").is_file():
             return cached, "cached pipeline build"
     target = cache_folder() / element
-    build = builder or _pipeline_build
-    build(element, target)
+    (builder or _pipeline_build)(element, target)
     return target, "built by the pipeline now"
 
 
@@ -56,7 +59,8 @@ def _pipeline_build(element, target):
     except ImportError as exc:
         raise InputError(f"{element}: no shipped data and the first-principles pipeline is not importable "
                          f"({exc}); install with: pip install '.[dft]'") from None
-    pipeline.make(element, Path(target))
+    pipeline.make(element, Path(target), tier="screen",
+                  command=f"python -m workflows.pipeline {element} --tier screen --out {target}")
 
 
 def settings_hash(settings):
@@ -68,11 +72,12 @@ def check_mesh(nk):
     return max(4, int(round(0.75 * nk)))
 
 
-def screen_element(element, settings, rebuild=False, builder=None, progress=False):
+def screen_element(element, settings, rebuild=False, builder=None, progress=False, build=False):
     """One row: σ^z_xy (three methods × spin/orbital) at E_F, an offset-mesh check, exponents."""
     from . import api
     t0 = time.time()
-    path, how = material_source(element, rebuild=rebuild, builder=builder)
+    path, how = material_source(element, rebuild=rebuild, builder=builder, build=build)
+    t_data = time.time() - t0
     system = api.load_system(str(path))
     prov = json.loads((Path(path) / "provenance.json").read_text())
     common = dict(kT=settings["kT"], nk=settings["nk"], methods=METHODS, quantities=QUANTITIES,
@@ -105,10 +110,29 @@ def screen_element(element, settings, rebuild=False, builder=None, progress=Fals
         "converged": converged,
         "min_group_gap_eV": main.diagnostics["min_group_gap"]["value"],
     }
+    row.update(_data_quality(prov))
     if settings.get("soc_scales"):
         row["exponents"] = _exponents(system, settings)
     row["wall_time_s"] = time.time() - t0
+    row["data_time_s"] = t_data
     return row
+
+
+def _data_quality(prov):
+    """What a reader needs to trust the row's data: tier, Wannier mesh, band check, symmetrisation,
+    and the time the pipeline took (from the material's provenance.json)."""
+    st = prov.get("settings", {})
+    bc = prov.get("band_check", {})
+    sym = prov.get("symmetrization") or {}
+    return {
+        "data_tier": st.get("tier", "full"),
+        "wannier_mesh": st.get("wannier_mesh"),
+        "num_wann": st.get("num_wann"),
+        "band_check_meV": {"near_E_F": bc.get("max_dev_meV_near_E_F_no_soc"),
+                           "frozen_window": bc.get("max_dev_meV_frozen_window_no_soc")},
+        "symmetrization_band_change_meV": (sym.get("max_band_change_in_window_meV") or {}).get("E_F+-1eV"),
+        "pipeline_time_s": float(sum(v for v in prov.get("timings_s", {}).values() if v is not None)),
+    }
 
 
 def _exponents(system, settings):
@@ -121,10 +145,12 @@ def _exponents(system, settings):
 
 
 def screen(elements, nk=32, kT=0.05, soc_scales=None, rebuild=False, rows_dir=None, builder=None,
-           progress=True, degen_tol=DEGEN_TOL_EV):
+           progress=True, degen_tol=DEGEN_TOL_EV, build=False):
     """Rows for ``elements``, sorted by |σ_OHE(eq4)|; finished rows in ``rows_dir`` are reused."""
     from tqdm import tqdm
     settings = {"nk": int(nk), "kT": float(kT), "degen_tol": float(degen_tol), "soc_scales": list(soc_scales or [])}
+    if build:
+        settings["build"] = True          # a different data source: its own row files
     tag = settings_hash(settings)
     rows = []
     bar = tqdm(elements, desc="elements", unit="element", disable=not progress)
@@ -135,7 +161,8 @@ def screen(elements, nk=32, kT=0.05, soc_scales=None, rebuild=False, rows_dir=No
             rows.append(json.loads(row_file.read_text()))
             continue
         try:
-            row = screen_element(el, settings, rebuild=rebuild, builder=builder, progress=progress)
+            row = screen_element(el, settings, rebuild=rebuild, builder=builder, progress=progress,
+                                 build=build)
         except Exception as exc:   # one failing element must not stop the campaign
             row = {"element": el, "status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
         if row_file is not None and row["status"] == "ok":
@@ -150,6 +177,11 @@ def screen(elements, nk=32, kT=0.05, soc_scales=None, rebuild=False, rows_dir=No
                       "largest_kpoint_share": "largest single-k-point contribution / total (dimensionless)",
                       "degen_tol": "eV",
                       "E_F_eV": "eV", "min_group_gap_eV": "eV", "wall_time_s": "s",
+                      "data_time_s": "s (finding or building the data)",
+                      "pipeline_time_s": "s (the first-principles pipeline, from provenance timings_s)",
+                      "band_check_meV": "meV, largest |E_Wannier - E_GPAW| on the band path (no SOC)",
+                      "symmetrization_band_change_meV": "meV, largest band change within E_F +- 1 eV "
+                                                        "from the time-reversal + inversion projection",
                       "mesh_relative_spread": "|sigma(offset nk) - sigma(offset 3/4 nk)| / max(|.|): "
                                               "a mesh-convergence estimate (dimensionless)"}}
 

@@ -1,8 +1,10 @@
-"""Structures and run settings of the shipped materials (Pt, Cr, Ti).
+"""Structures and run settings: the shipped materials (Pt, Cr, Ti) and the light transition
+metals of the screening campaign (Sc, Ti, V, Cr, Cu, Zn, Y, Zr, Nb, Mo).
 
-Lattice constants are room-temperature experimental values (the ones the issue fixes); the
-reference for each is stored in ``provenance.json`` under ``settings["structure"]``.
-Nothing here imports GPAW.
+Lattice constants are room-temperature experimental values; the reference for each is stored in
+``provenance.json`` under ``settings["structure"]``.  Two tiers of settings: ``"full"`` (the
+shipped data/Pt, data/Cr, data/Ti) and ``"screen"`` (lighter, the same recipe for every element of
+a screening campaign; see :func:`screen_settings`).  Nothing here imports GPAW.
 """
 from __future__ import annotations
 
@@ -36,6 +38,24 @@ STRUCTURES = {
         magnetism="non-magnetic"),
 }
 
+# Light transition metals of the screening campaign (issue 8), non-magnetic, in their room-temperature
+# structures with experimental lattice constants (Å).
+_KITTEL = ("room-temperature experimental value: C. Kittel, Introduction to Solid State Physics, "
+           "8th ed., Table 1.3; R. W. G. Wyckoff, Crystal Structures vol. 1 (Interscience, 1963)")
+for _el, _cr, _a, _c in [("Sc", "hcp", 3.309, 5.273), ("V", "bcc", 3.03, None),
+                         ("Cu", "fcc", 3.61, None), ("Zn", "hcp", 2.665, 4.947),
+                         ("Y", "hcp", 3.647, 5.731), ("Zr", "hcp", 3.232, 5.147),
+                         ("Nb", "bcc", 3.30, None), ("Mo", "bcc", 3.147, None)]:
+    STRUCTURES[_el] = dict(crystal=_cr, a=_a, c=_c, magnetism="non-magnetic",
+                           reference=(f"a = {_a} A" + (f", c = {_c} A" if _c else "") + ", " + _KITTEL))
+
+LIGHT_TM = ["Sc", "Ti", "V", "Cr", "Cu", "Zn", "Y", "Zr", "Nb", "Mo"]
+
+# Semicore bands per atom below the Wannier manifold in GPAW's PBE PAW datasets (gpaw-data 1.2.1):
+# 3s+3p (4d metals: 4s+4p) for the early metals, none for Cr, Cu, Zn, Pt 5p (3).
+SEMICORE_BANDS_PER_ATOM = {"Sc": 4, "Ti": 4, "V": 4, "Cr": 0, "Cu": 0, "Zn": 0, "Y": 4, "Zr": 4,
+                           "Nb": 4, "Mo": 4, "Pt": 3}
+
 # --- settings ---------------------------------------------------------------------------------
 # Energies in eV, windows relative to the DFT Fermi level.  ``ibstart`` skips the semicore bands
 # of the GPAW PAW datasets (Pt 5p: 3 bands at -55 eV; Ti 3s+3p: 4 bands per atom at -60/-38 eV).
@@ -67,6 +87,7 @@ SETTINGS = {
                localise=False,  # disentangle only: without site symmetry, maximal localisation
                                 # mixes the p functions of a site (px/py on-site split 2.6 eV)
                gs_convergence={"density": 1e-5, "eigenstates": 4e-8},
+               symmetrize_pt=True,  # time reversal + inversion projection (workflows.symmetrize)
                gpts=(18, 18, 28), ef_mesh=(48, 48, 30), band_check_points=36),
 }
 
@@ -84,15 +105,60 @@ def structure(element: str):
     return bulk(element, s["crystal"], a=s["a"])
 
 
-def settings_for(element: str, coarse: bool = False) -> dict:
-    """Run settings of ``element`` (a copy); ``coarse`` overrides them for a quick smoke run."""
-    if element in SETTINGS:
+def hcp_gpts(a: float, c: float, h: float = 0.17):
+    """Real-space grid for hcp cells: n1 = n2 a multiple of 6 and n3 a multiple of 4, spacing ≤ h (Å).
+
+    irrep's space group of P6_3/mmc needs a grid that maps onto itself under the 6_3 screw axis
+    (half translation along c) and the hexagonal rotations; GPAW's default grid did not (Ti).
+    """
+    n1 = 6 * int(np.ceil(a / h / 6))
+    n3 = 4 * int(np.ceil(c / h / 4))
+    return (n1, n1, n3)
+
+
+def screen_settings(element: str) -> dict:
+    """The ``"screen"`` tier: one lighter recipe for every element of a screening campaign.
+
+    PW 400 eV, density converged to 1e-5; ground state on 10×10×10 (cubic) or 8×8×5 (hcp) Γ
+    meshes; Wannier mesh 6×6×6 (cubic, irreducible points, site-symmetric wannierisation) or
+    6×6×4 (hcp: all points, disentanglement only, then the time-reversal + inversion projection of
+    ``workflows.symmetrize``, because the site-symmetric route fails in P6_3/mmc, docs/data.md);
+    s, p, d on every atom; NSCF bands = semicore + 20 per atom; band check on 24 path points.
+    """
+    s = STRUCTURES[element]
+    nat = 2 if s["crystal"] == "hcp" else 1
+    ib = SEMICORE_BANDS_PER_ATOM[element] * nat
+    st = dict(_COMMON, ecut_eV=400.0, gs_convergence={"density": 1e-5, "eigenstates": 4e-8},
+              nbands=ib + 20 * nat, ibstart=ib, band_check_points=24, tier="screen")
+    if s["crystal"] == "hcp":
+        st.update(gs_kpts=(8, 8, 5), wannier_mesh=(6, 6, 4), full_mesh=True, sitesym=False,
+                  localise=False, symmetrize_pt=True, gpts=hcp_gpts(s["a"], s["c"]),
+                  ef_mesh=(32, 32, 20))
+    else:
+        st.update(gs_kpts=(10, 10, 10), wannier_mesh=(6, 6, 6), gpts=None, ef_mesh=(32, 32, 32))
+    return st
+
+
+def settings_for(element: str, coarse: bool = False, tier: str = "full") -> dict:
+    """Run settings of ``element`` (a copy).
+
+    ``tier="full"``: the settings of the shipped data (Pt, Cr, Ti); other elements of
+    ``STRUCTURES`` fall back to the screen tier.  ``tier="screen"``: :func:`screen_settings`.
+    ``coarse`` overrides either for a quick smoke run.
+    """
+    if tier not in ("full", "screen"):
+        raise ValueError(f"unknown settings tier {tier!r} (full or screen)")
+    if tier == "full" and element in SETTINGS:
         st = copy.deepcopy(SETTINGS[element])
+        st["tier"] = "full"
+    elif element in STRUCTURES:
+        st = screen_settings(element)
     else:
         st = copy.deepcopy(dict(_COMMON, gs_kpts=(10, 10, 10), wannier_mesh=(6, 6, 6), nbands=None,
-                                ibstart=None, gpts=None))
+                                ibstart=None, gpts=None, tier=tier))
     if coarse:
         st.update(COARSE)
-        if element == "Ti":
-            st.update(gs_kpts=(6, 6, 4), wannier_mesh=(4, 4, 3), nbands=40, ef_mesh=(12, 12, 8))
+        if STRUCTURES.get(element, {}).get("crystal") == "hcp":
+            st.update(gs_kpts=(6, 6, 4), wannier_mesh=(4, 4, 3), nbands=st["ibstart"] + 32,
+                      ef_mesh=(12, 12, 8))
     return st

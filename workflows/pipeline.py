@@ -200,17 +200,20 @@ def _jsonable(x):
 
 
 def make(element: str, out: Path, coarse: bool = False, workdir: Path | None = None,
-         atoms=None, command: str | None = None, shc: bool = False, resume: bool = False) -> dict:
+         atoms=None, command: str | None = None, shc: bool = False, resume: bool = False,
+         tier: str = "full", dft_only: bool = False) -> dict:
     """The whole pipeline for one element; writes ``out/system/``, ``out/provenance.json`` and
     ``out/bands.png`` and returns the provenance dict.  ``atoms`` overrides the shipped structure
     (any ASE ``Atoms``; then ``element`` is just the label).  ``resume`` reuses ``gs.gpw`` and
-    ``nscf.gpw`` already in ``workdir`` (same settings assumed)."""
+    ``nscf.gpw`` already in ``workdir`` (same settings assumed).  ``tier`` picks the settings
+    (``workflows.materials.settings_for``); ``dft_only`` stops after the NSCF run (the GPAW part,
+    e.g. on a cluster; finish later with ``resume``) and returns the timings."""
     from . import checks
     out = Path(out)
     workdir = Path(workdir) if workdir else out.parent / f".work-{out.name}"
     workdir.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
-    st = materials.settings_for(element, coarse=coarse)
+    st = materials.settings_for(element, coarse=coarse, tier=tier)
     if atoms is None:
         atoms = materials.structure(element)
     if st["nbands"] is None or st["ibstart"] is None:
@@ -228,6 +231,13 @@ def make(element: str, out: Path, coarse: bool = False, workdir: Path | None = N
     if not (resume and nscf.is_file()):
         nscf = nscf_irreducible(gs, st, workdir)
     timings["nscf_s"] = time.time() - t
+    if not resume or min(timings.values()) >= 1.0:      # the GPAW runs happened in this call
+        (workdir / "timings_dft.json").write_text(json.dumps(timings) + "\n")
+    if dft_only:
+        return dict(element=element, E_F_dft_eV=E_F_dft, timings_s=timings, workdir=str(workdir))
+    if resume and (workdir / "timings_dft.json").is_file():
+        timings.update({k: v for k, v in json.loads((workdir / "timings_dft.json").read_text()).items()
+                        if timings.get(k, 0.0) < 1.0})     # keep the time the DFT really took
     t = time.time()
     sysdir = out / "system"
     chk = workdir / "wannier-spin-0.chk.npz"
@@ -243,6 +253,15 @@ def make(element: str, out: Path, coarse: bool = False, workdir: Path | None = N
     images = checks.cancelling_images(load_system(sysdir), st["wannier_mesh"])
     if images["max_uncancelled_image_meV"] > IMAGE_DEFECT_MEV:
         images = repair.redistribute_images(sysdir, st["wannier_mesh"])
+        info["centres_A"] = np.asarray(load_system(sysdir).system_up.wannier_centers_cart, float)
+    symmetrization = None
+    if st.get("symmetrize_pt"):
+        from . import symmetrize
+        symmetrization = symmetrize.symmetrize_pt(
+            sysdir, info["orbitals"], info["site_local_axes"], np.asarray(atoms.cell),
+            atoms.get_scaled_positions(), atoms.numbers,
+            windows={"E_F+-1eV": (E_F_dft - 1.0, E_F_dft + 1.0),
+                     "frozen": (E_F_dft + st["froz_window_eV"][0], E_F_dft + st["froz_window_eV"][1])})
         info["centres_A"] = np.asarray(load_system(sysdir).system_up.wannier_centers_cart, float)
     t = time.time()
     calc_gs = GPAW(str(gs), txt=None, legacy_gpaw=True)
@@ -278,6 +297,7 @@ def make(element: str, out: Path, coarse: bool = False, workdir: Path | None = N
             "'spin' is null because spin is this doubling."),
         site_local_axes=info["site_local_axes"],
         ws_images=images,
+        symmetrization=symmetrization,
         settings=dict(st, structure=materials.STRUCTURES.get(element), coarse=coarse,
                       semicore_bands_skipped=st["ibstart"], num_wann=len(info["orbitals"]),
                       gpaw_route="legacy_gpaw=True for ground state, NSCF and reading",
@@ -303,17 +323,24 @@ def make(element: str, out: Path, coarse: bool = False, workdir: Path | None = N
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("element", help="Pt, Cr or Ti (structures and settings in workflows/materials.py)")
+    ap.add_argument("element", help="an element of workflows/materials.py STRUCTURES (Pt, Cr, Ti, "
+                                    "Sc, V, Cu, Zn, Y, Zr, Nb, Mo)")
     ap.add_argument("--out", required=True, help="output folder, e.g. data/Pt")
     ap.add_argument("--coarse", action="store_true", help="quick smoke-test settings")
     ap.add_argument("--workdir", default=None, help="scratch folder for .gpw files (default: beside out)")
     ap.add_argument("--shc", action="store_true", help="also compute wannierberri's SHC (48^3)")
     ap.add_argument("--resume", action="store_true", help="reuse gs.gpw / nscf.gpw found in --workdir")
+    ap.add_argument("--tier", default="full", choices=["full", "screen"],
+                    help="settings tier of workflows/materials.py (screen: the lighter campaign recipe)")
+    ap.add_argument("--dft-only", action="store_true", help="stop after the GPAW runs (finish with --resume)")
     args = ap.parse_args(argv)
     cmd = "python -m workflows.pipeline " + " ".join(sys.argv[1:] if argv is None else argv)
     t0 = time.time()
     prov = make(args.element, Path(args.out), coarse=args.coarse, workdir=args.workdir,
-                command=cmd, shc=args.shc, resume=args.resume)
+                command=cmd, shc=args.shc, resume=args.resume, tier=args.tier, dft_only=args.dft_only)
+    if args.dft_only:
+        print(json.dumps(_jsonable(prov), indent=1))
+        return
     print(json.dumps(_jsonable({k: prov[k] for k in ["element", "E_F_eV", "E_F_dft_eV", "n_electrons",
                                                      "band_check", "timings_s"]}), indent=1))
     print(f"total {time.time() - t0:.0f} s")

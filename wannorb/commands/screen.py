@@ -17,6 +17,9 @@ def register(sub):
                    help="degeneracy tolerance (broadening), eV (default 1e-5)")
     p.add_argument("--soc-scales", metavar="A1,A2,...", help="also fit SOC exponents over these scales")
     p.add_argument("--rebuild", action="store_true", help="rebuild the data with the pipeline, ignore caches")
+    p.add_argument("--build", action="store_true",
+                   help="use pipeline builds (screen tier, cached and reused) even where data/ ships the "
+                        "element: a campaign made from scratch with one recipe")
     p.add_argument("--output", required=True, metavar="screen.json")
     p.add_argument("--csv", metavar="screen.csv")
     p.add_argument("--plot", metavar="screen.png")
@@ -39,7 +42,7 @@ def run(args):
     rows_dir = Path(str(args.output) + ".rows")
     tol = parse_float("--degen-tol", args.degen_tol, positive=True)
     table = screen(args.elements, nk=nk, kT=kT, soc_scales=scales, rebuild=args.rebuild, rows_dir=rows_dir,
-                   progress=not args.no_progress, degen_tol=tol)
+                   progress=not args.no_progress, degen_tol=tol, build=args.build)
     write_json(table, args.output)
     if args.csv:
         write_csv(table, args.csv)
