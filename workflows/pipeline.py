@@ -201,19 +201,21 @@ def _jsonable(x):
 
 def make(element: str, out: Path, coarse: bool = False, workdir: Path | None = None,
          atoms=None, command: str | None = None, shc: bool = False, resume: bool = False,
-         tier: str = "full", dft_only: bool = False) -> dict:
+         tier: str = "full", dft_only: bool = False, overrides: dict | None = None) -> dict:
     """The whole pipeline for one element; writes ``out/system/``, ``out/provenance.json`` and
     ``out/bands.png`` and returns the provenance dict.  ``atoms`` overrides the shipped structure
     (any ASE ``Atoms``; then ``element`` is just the label).  ``resume`` reuses ``gs.gpw`` and
     ``nscf.gpw`` already in ``workdir`` (same settings assumed).  ``tier`` picks the settings
     (``workflows.materials.settings_for``); ``dft_only`` stops after the NSCF run (the GPAW part,
-    e.g. on a cluster; finish later with ``resume``) and returns the timings."""
+    e.g. on a cluster; finish later with ``resume``) and returns the timings.  ``overrides``
+    updates the settings (recorded in the provenance like every other setting)."""
     from . import checks
     out = Path(out)
     workdir = Path(workdir) if workdir else out.parent / f".work-{out.name}"
     workdir.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     st = materials.settings_for(element, coarse=coarse, tier=tier)
+    st.update(overrides or {})
     if atoms is None:
         atoms = materials.structure(element)
     if st["nbands"] is None or st["ibstart"] is None:
