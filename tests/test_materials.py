@@ -30,14 +30,9 @@ def test_loaded_material(el):
     Ek = np.linalg.eigvalsh(bloch.hk_direct(k, m.R_cart, m.hamiltonian_R(), m.centres)[0])
     assert Ek.min() < m.fermi_energy < Ek.max()
     # Kramers pairs exact in the loaded spinor basis (time reversal x inversion of the data)
+    # (Ti: made so by the time-reversal + inversion projection of workflows.symmetrize)
     split = np.abs(Ek[:, 1::2] - Ek[:, 0::2]).max()
-    if el == "Ti":
-        # known data defect (docs/data.md): the shipped Ti (no site symmetry, disentanglement only)
-        # splits Kramers pairs by up to ~0.09 eV; the drivers report it (diagnostics + warning line)
-        assert split > 1e-3
-        assert api.hall(m, nk=2, progress=False, quantities=["spin"]).diagnostics["kramers_splitting_eV"] > 1e-3
-    else:
-        assert split < 1e-9
+    assert split < 1e-9
 
 
 @pytest.mark.parametrize("el", sorted(EXPECTED))
@@ -56,7 +51,4 @@ def test_conventional_spin_equals_wannierberri_on_the_same_data(el):
                  symmetry=False)
     ours = np.array(r.sigma["conventional"]["spin"])
     assert np.abs(ref).max() > 10
-    # Ti's data split Kramers pairs (see above): near-degenerate pairs then fall on either side of
-    # the two codes' different degeneracy thresholds, which moves the tiny components by ~1e-6 of max
-    atol = (1e-5 if el == "Ti" else 1e-6) * np.abs(ref).max()
-    assert np.allclose(ours, ref, rtol=1e-6, atol=atol)
+    assert np.allclose(ours, ref, rtol=1e-6, atol=1e-6 * np.abs(ref).max())
