@@ -49,3 +49,43 @@ def test_screen_rows_failures_resume(tmp_path, monkeypatch):
     scr.plot(table, tmp_path / "s.png")
     assert (tmp_path / "s.png").stat().st_size > 1000
     assert len((tmp_path / "s.csv").read_text().splitlines()) == 4
+
+
+def test_build_skips_shipped_data_and_reuses_the_cache(tmp_path, monkeypatch):
+    """--build: a shipped element (Pt) is built by the pipeline instead, once; later calls reuse it."""
+    monkeypatch.setenv("WANNORB_CACHE", str(tmp_path / "cache"))
+    calls = []
+
+    def builder(element, target):
+        calls.append(element)
+        fake_material(target)
+
+    path, how = scr.material_source("Pt", builder=builder)
+    assert how == "shipped data" and calls == []
+    path, how = scr.material_source("Pt", builder=builder, build=True)
+    assert how == "built by the pipeline now" and calls == ["Pt"] and path == tmp_path / "cache" / "Pt"
+    path, how = scr.material_source("Pt", builder=builder, build=True)
+    assert how == "cached pipeline build" and calls == ["Pt"]
+
+
+def test_screen_tier_settings_of_the_light_transition_metals():
+    """Every element of the campaign has a structure of the right space group and sane settings."""
+    spglib = pytest.importorskip("spglib")
+    from workflows import materials
+    expected = {"hcp": 194, "bcc": 229, "fcc": 225}
+    assert set(materials.LIGHT_TM) == set(scr.LIGHT_TRANSITION_METALS)
+    for el in materials.LIGHT_TM + ["Pt"]:
+        atoms = materials.structure(el)
+        crystal = materials.STRUCTURES[el]["crystal"]
+        cell = (atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers)
+        assert spglib.get_symmetry_dataset(cell).number == expected[crystal], el
+        st = materials.settings_for(el, tier="screen")
+        nat = len(atoms)
+        assert st["tier"] == "screen" and st["ibstart"] == materials.SEMICORE_BANDS_PER_ATOM[el] * nat
+        assert st["nbands"] >= st["ibstart"] + 2 * 9 * nat        # room above the s, p, d manifold
+        assert st.get("symmetrize_pt", False) == (crystal == "hcp")
+        if crystal == "hcp":
+            n1, n2, n3 = st["gpts"]
+            assert n1 == n2 and n1 % 6 == 0 and n3 % 4 == 0
+    with pytest.raises(ValueError, match="tier"):
+        materials.settings_for("Ti", tier="quick")

@@ -78,7 +78,7 @@ _COMMON = dict(
 SETTINGS = {
     "Pt": dict(_COMMON, gs_kpts=(12, 12, 12), wannier_mesh=(8, 8, 8), nbands=30, ibstart=3,
                gpts=None),
-    "Cr": dict(_COMMON, gs_kpts=(12, 12, 12), wannier_mesh=(8, 8, 8), nbands=30, ibstart=0,
+    "Cr": dict(_COMMON, gs_kpts=(12, 12, 12), wannier_mesh=(10, 10, 10), nbands=30, ibstart=0,
                gpts=None),
     # Ti: the site-symmetric route gives a broken interpolation in hcp (docs/data.md, defect
     # notes), so Ti is disentangled on the full mesh without site symmetry, then projected onto
