@@ -98,3 +98,22 @@ def test_two_ranks_refuse_other_inputs_with_one_line(tmp_path):
                        timeout=240)
     assert p.returncode == 2
     assert len(p.stderr.strip().splitlines()) == 1 and "different inputs" in p.stderr
+
+
+@pytest.mark.mpi
+def test_screen_two_ranks_equal_one_rank(tmp_path):
+    """`mpiexec -n 2 wannorb screen`: each Hall run split over the ranks, the same table, one writer."""
+    exe = mpiexec()
+    if exe is None:
+        pytest.fail("mpiexec not found: the mpich wheel should provide it")
+    base = ["screen", "Pt", "--nk", "8", "--kT", "0.05", "--no-progress"]
+    env = {"WANNORB_CACHE": str(tmp_path / "cache")}
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    run(wannorb_cmd() + base + ["--output", str(one)], env)
+    p = run([exe, "-n", "2"] + wannorb_cmd() + base + ["--output", str(two)], env)
+    assert p.stdout.count("wrote") == 1
+    a, b = json.loads(one.read_text())["rows"][0], json.loads(two.read_text())["rows"][0]
+    assert len(list((tmp_path / "two.json.rows").glob("*.json"))) == 1
+    for m in a["sigma_zxy"]:
+        for q in a["sigma_zxy"][m]:
+            assert b["sigma_zxy"][m][q] == pytest.approx(a["sigma_zxy"][m][q], rel=1e-12, abs=1e-9)

@@ -72,16 +72,39 @@ def check_mesh(nk):
     return max(4, int(round(0.75 * nk)))
 
 
-def screen_element(element, settings, rebuild=False, builder=None, progress=False, build=False):
-    """One row: σ^z_xy (three methods × spin/orbital) at E_F, an offset-mesh check, exponents."""
+def _source_on_root(element, runner, **kw):
+    """material_source on rank 0 only (one build, not one per rank); the others get its answer."""
+    comm = getattr(runner, "comm", None)
+    if comm is None:
+        return material_source(element, **kw)
+    answer = None
+    if comm.Get_rank() == 0:
+        try:
+            answer = ("ok", material_source(element, **kw))
+        except Exception as exc:  # noqa: BLE001 - re-raised on every rank below
+            answer = ("error", f"{type(exc).__name__}: {exc}")
+    answer = comm.bcast(answer, root=0)
+    if answer[0] == "error":
+        raise RuntimeError(answer[1])
+    return answer[1]
+
+
+def screen_element(element, settings, rebuild=False, builder=None, progress=False, build=False,
+                   chunk_runner=None):
+    """One row: σ^z_xy (three methods × spin/orbital) at E_F, an offset-mesh check, exponents.
+
+    ``chunk_runner`` (e.g. :class:`wannorb.parallel.MPIChunkRunner`) spreads the k-mesh of each
+    Hall run over MPI ranks; the data are then found or built on rank 0 alone.
+    """
     from . import api
     t0 = time.time()
-    path, how = material_source(element, rebuild=rebuild, builder=builder, build=build)
+    path, how = _source_on_root(element, chunk_runner, rebuild=rebuild, builder=builder, build=build)
     t_data = time.time() - t0
     system = api.load_system(str(path))
     prov = json.loads((Path(path) / "provenance.json").read_text())
     common = dict(kT=settings["kT"], nk=settings["nk"], methods=METHODS, quantities=QUANTITIES,
-                  degen_tol=settings.get("degen_tol", DEGEN_TOL_EV), progress=progress)
+                  degen_tol=settings.get("degen_tol", DEGEN_TOL_EV), progress=progress,
+                  chunk_runner=chunk_runner)
     # offset meshes are the value and the check (they avoid the high-symmetry lines where
     # spin-orbit-split crossings sit; a Γ-centred mesh can land 1 meV from one, e.g. Pt's Σ line)
     main = api.hall(system, shift=(0.5, 0.5, 0.5), **common)
@@ -145,8 +168,14 @@ def _exponents(system, settings):
 
 
 def screen(elements, nk=32, kT=0.05, soc_scales=None, rebuild=False, rows_dir=None, builder=None,
-           progress=True, degen_tol=DEGEN_TOL_EV, build=False):
-    """Rows for ``elements``, sorted by |σ_OHE(eq4)|; finished rows in ``rows_dir`` are reused."""
+           progress=True, degen_tol=DEGEN_TOL_EV, build=False, chunk_runner=None):
+    """Rows for ``elements``, sorted by |σ_OHE(eq4)|; finished rows in ``rows_dir`` are reused.
+
+    With an MPI ``chunk_runner`` every rank takes part in each Hall run and rank 0 alone builds
+    data and writes row files (the SOC exponents, if asked, are computed by every rank).
+    """
+    is_root = getattr(chunk_runner, "is_root", True)
+    progress = progress and is_root
     from tqdm import tqdm
     settings = {"nk": int(nk), "kT": float(kT), "degen_tol": float(degen_tol), "soc_scales": list(soc_scales or [])}
     if build:
@@ -162,10 +191,10 @@ def screen(elements, nk=32, kT=0.05, soc_scales=None, rebuild=False, rows_dir=No
             continue
         try:
             row = screen_element(el, settings, rebuild=rebuild, builder=builder, progress=progress,
-                                 build=build)
+                                 build=build, chunk_runner=chunk_runner)
         except Exception as exc:   # one failing element must not stop the campaign
             row = {"element": el, "status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
-        if row_file is not None and row["status"] == "ok":
+        if row_file is not None and row["status"] == "ok" and is_root:
             from .results import write_json
             write_json(row, row_file)
         rows.append(row)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..results import write_json
-from .common import parse_float, parse_list
+from .common import mpi_runner, parse_float, parse_list
 
 
 def register(sub):
@@ -41,8 +41,11 @@ def run(args):
         scales = [parse_float("--soc-scales", x, positive=True) for x in parse_list("--soc-scales", args.soc_scales)]
     rows_dir = Path(str(args.output) + ".rows")
     tol = parse_float("--degen-tol", args.degen_tol, positive=True)
+    runner, root = mpi_runner()          # under mpiexec: every Hall run split over the ranks
     table = screen(args.elements, nk=nk, kT=kT, soc_scales=scales, rebuild=args.rebuild, rows_dir=rows_dir,
-                   progress=not args.no_progress, degen_tol=tol, build=args.build)
+                   progress=not args.no_progress, degen_tol=tol, build=args.build, chunk_runner=runner)
+    if not root:
+        return 0 if all(r["status"] == "ok" for r in table["rows"]) else 1
     write_json(table, args.output)
     if args.csv:
         write_csv(table, args.csv)
