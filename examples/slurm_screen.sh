@@ -2,19 +2,20 @@
 # SLURM job: a screening campaign, `wannorb screen ELEMENTS...` (table, CSV, bar chart).
 #
 #   sbatch examples/slurm_screen.sh                               # shipped data: Ti Cr Pt
-#   ELEMENTS="Sc Ti V Cr Cu Zn Y Zr Nb Mo Pt" sbatch examples/slurm_screen.sh   # with the pipeline
+#   ELEMENTS="Sc Ti V Cr Cu Zn Y Zr Nb Mo Pt" BUILD=--build sbatch examples/slurm_screen.sh
+#                                      # every element built from scratch (screen-tier recipe)
 #
 # Each element uses shipped data or is built once with the first-principles pipeline (GPAW,
 # `pip install ".[dft]"`) and cached under the user data directory; a rerun of this script
 # resumes: finished elements are read back from screen.json and skipped, and a failed element
-# is reported in its row without stopping the others. Building elements is the long part
-# (minutes to an hour per element on one node), so the whole campaign is one job on one node
-# using all its cores; --requeue lets a job that hit its time limit carry on when requeued.
+# is reported in its row without stopping the others. Under srun/mpiexec every Hall run is split
+# over the ranks (rank 0 alone builds data and writes); building an element (GPAW, serial here)
+# took 2-10 minutes on 2 cores. --requeue lets a job that hit its time limit carry on.
 #
 #SBATCH --job-name=wannorb-screen
 #SBATCH --nodes=1
-#SBATCH --ntasks=1
-#SBATCH --cpus-per-task=32
+#SBATCH --ntasks=4
+#SBATCH --cpus-per-task=8
 #SBATCH --mem=64G
 #SBATCH --time=12:00:00
 #SBATCH --output=%x-%j.out
@@ -25,6 +26,7 @@ ELEMENTS=${ELEMENTS:-"Ti Cr Pt"}
 NK=${NK:-32}
 SOC_SCALES=${SOC_SCALES:-0.25,0.5,1}  # SOC exponents: sigma ~ A^p fitted over these scales
 OUT=${OUT:-screen-nk${NK}}
+BUILD=${BUILD:-}                       # --build: pipeline builds even where data/ ships the element
 
 # module load python/3.11            # site specific: the Python with wannorb[dft] installed
 # source ~/venvs/wannorb/bin/activate
@@ -38,7 +40,7 @@ echo "wannorb screen $ELEMENTS nk=$NK soc-scales=$SOC_SCALES ($(hostname), job $
 start=$(date +%s)
 
 # shellcheck disable=SC2086  # ELEMENTS is a list of words
-wannorb screen $ELEMENTS --nk "$NK" --soc-scales "$SOC_SCALES" \
+srun wannorb screen $ELEMENTS $BUILD --nk "$NK" --soc-scales "$SOC_SCALES" \
     --output "$OUT/screen.json" --csv "$OUT/screen.csv" --plot "$OUT/screen.png" --no-progress
 
 echo "done in $(( $(date +%s) - start )) s: $OUT/screen.json, screen.csv, screen.png"
