@@ -216,7 +216,8 @@ def screen(elements, nk=32, kT=0.05, soc_scales=None, rebuild=False, rows_dir=No
 
 
 CSV_COLUMNS = ["element", "status", "E_F_eV"] + [f"{m}_{q}_S_per_cm" for m in METHODS for q in QUANTITIES] \
-    + [f"spread_{m}_{q}" for m in METHODS for q in QUANTITIES] + ["source", "reason"]
+    + [f"spread_{m}_{q}" for m in METHODS for q in QUANTITIES] \
+    + ["band_error_near_E_F_meV", "pipeline_time_s", "source", "reason"]
 
 
 def write_csv(table, path):
@@ -228,7 +229,8 @@ def write_csv(table, path):
             vals = [r["element"], r["status"], r.get("E_F_eV")]
             for key in ("sigma_zxy", "mesh_relative_spread"):
                 vals += [r.get(key, {}).get(m, {}).get(q) for m in METHODS for q in QUANTITIES]
-            vals += [r.get("source"), r.get("reason", "")]
+            vals += [(r.get("band_check_meV") or {}).get("near_E_F"), r.get("pipeline_time_s"),
+                     r.get("source"), r.get("reason", "")]
             w.writerow(vals)
 
 

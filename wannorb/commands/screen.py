@@ -52,14 +52,18 @@ def run(args):
     if args.plot:
         plot(table, args.plot)
     print(f"sigma^z_xy at E_F in (hbar/e) S/cm, offset nk={nk}^3 mesh, kT={kT:g} eV, degen_tol={tol:g} eV; "
-          "sorted by |orbital eq4|; * = not converged (offset nk vs 3/4 nk mesh > 5 % or one k-point > 5 %)")
-    print(f"{'element':<8}{'E_F (eV)':>10}" + "".join(f"{m[:5] + ' ' + q[:4]:>13}" for m in ("eq4", "conventional", "conserved") for q in ("spin", "orbital")) + "   status")
+          "sorted by |orbital eq4|; * = not converged (offset nk vs 3/4 nk mesh > 5 % or one k-point > 5 %); "
+          "bands: largest Wannier-vs-DFT band error within E_F +- 1 eV of the data, meV")
+    print(f"{'element':<8}{'E_F (eV)':>10}" + "".join(f"{m[:5] + ' ' + q[:4]:>13}" for m in ("eq4", "conventional", "conserved") for q in ("spin", "orbital"))
+          + f"{'bands (meV)':>13}   status")
     for r in table["rows"]:
         if r["status"] != "ok":
             print(f"{r['element']:<8}{'':>10}" + " " * 78 + f"   failed: {r['reason']}")
             continue
         vals = "".join(f"{r['sigma_zxy'][m][q]:>12.1f}{' ' if r['converged'][m][q] else '*'}"
                        for m in ("eq4", "conventional", "conserved") for q in ("spin", "orbital"))
-        print(f"{r['element']:<8}{r['E_F_eV']:>10.4f}{vals}   ok ({r['source']})")
+        band = (r.get("band_check_meV") or {}).get("near_E_F")
+        band = f"{band:>13.0f}" if band is not None else f"{'?':>13}"
+        print(f"{r['element']:<8}{r['E_F_eV']:>10.4f}{vals}{band}   ok ({r['source']})")
     print(f"wrote {args.output}" + (f", {args.csv}" if args.csv else "") + (f", {args.plot}" if args.plot else ""))
     return 0 if all(r["status"] == "ok" for r in table["rows"]) else 1
