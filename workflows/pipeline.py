@@ -305,7 +305,12 @@ def make(element: str, out: Path, coarse: bool = False, workdir: Path | None = N
                       gpaw_route="legacy_gpaw=True for ground state, NSCF and reading",
                       wannierberri="WannierDataSOC.from_gpaw(projections, IBstart, mp_grid); "
                                    "wannierise(froz/outer windows, sitesym); "
-                                   "SystemSOC.from_wannierdata(berry=False) (symmetrised R-space)"),
+                                   + ("SystemSOC.from_wannierdata(berry=False) (symmetrised R-space)"
+                                      if st["sitesym"] else
+                                      "SystemSOC.from_wannierdata(berry=False, symmetrize=False), then "
+                                      "workflows.symmetrize (time reversal + inversion)"
+                                      if st.get("symmetrize_pt") else
+                                      "SystemSOC.from_wannierdata(berry=False, symmetrize=False)")),
         versions=versions(),
         band_check=bc,
         spread=dict(total_A2=float(info["spreads_A2"].sum()), per_function_A2=info["spreads_A2"],
