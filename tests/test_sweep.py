@@ -148,3 +148,23 @@ def test_gap_split_and_electron_count_mode():
                                 progress=False)
     assert [s["degen_tol"] for s in scan] == [1e-5, 0.05]
     assert len(scan[1]["sigma"]["eq4"]["orbital"]) == 2 and "global" in scan[1]["exponents"]["eq4"]["orbital"]
+
+
+def test_api_sweep_is_the_cli_json(tmp_path):
+    """api.sweep (the workflow step) and `wannorb sweep` give the same JSON numbers."""
+    params = dict(ex=0.05, ey=-0.11, ez=0.13, vsigma2=0.37, vpi2=-0.09)
+    m = generic_pcubic()
+    res = api.sweep(m, [0.5, 1.0], mu=MU, kT=0.05, nk=4, refine="off", progress=False)
+    out = tmp_path / "s.json"
+    argv = ["sweep", "pcubic", "--soc-scales", "0.5,1", "--mu", str(MU), "--kT", "0.05", "--nk", "4",
+            "--refine", "off", "--no-progress", "--output", str(out)]
+    for k, v in params.items():
+        argv += ["--param", f"{k}={v}"]
+    assert main(argv) == 0
+    cli = json.loads(out.read_text())
+    d = res.to_dict()
+    assert res.sigma("eq4", "orbital") == d["sigma"]["eq4"]["orbital"] and len(d["soc_scales"]) == 2
+    for meth in d["sigma"]:
+        for q in d["sigma"][meth]:
+            assert np.allclose(cli["sigma"][meth][q], d["sigma"][meth][q], rtol=1e-12, atol=1e-12)
+    assert set(res.exponent("conventional", "spin")) >= {"value", "stderr"}

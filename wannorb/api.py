@@ -139,6 +139,18 @@ def hall(system, mu=None, filling=None, kT=0.05, nk=32, shift=(0.0, 0.0, 0.0),
                       quantities=quantities, sigma=sigma, diagnostics=diag, extra=extra)
 
 
+def sweep(system, soc_scales, **kwargs):
+    """σ at each spin-orbit scale A (H = H0 + A·Hsoc), three methods × spin/orbital, with
+    convergence control, exponents d ln|σ|/d ln A and diagnostics; see :func:`wannorb.sweep.sweep`
+    for the keyword arguments (mu, filling, keep_electron_count, kT, nk, refine, degen_tol, ...).
+
+    Returns a :class:`wannorb.results.SweepResult`; ``.to_dict()`` is the JSON of ``wannorb sweep``.
+    """
+    from . import sweep as _sweep
+    from .results import SweepResult
+    return SweepResult(_sweep.sweep(system, soc_scales, **kwargs))
+
+
 def converge_nk(system, nk_start=16, rtol=0.01, max_nk=128, factor=2, component="zxy", **hall_kwargs):
     """Grow the mesh (×factor per step) until every requested σ^j_ik component moves by < rtol.
 

@@ -123,3 +123,25 @@ class ConvergenceResult:
             "units": {"sigma_history": f"(hbar/e) S/cm, sigma^{comp[0]}_{comp[1:]} at the first mu"},
             "final": self.final.to_dict(),
         }
+
+
+@dataclass
+class SweepResult:
+    """A SOI-strength sweep (:func:`wannorb.api.sweep`): the CLI's JSON dict and accessors.
+
+    ``data`` is exactly what ``wannorb sweep --output`` writes (``soc_scales``, ``sigma``,
+    ``converged``, ``error_estimate``, ``exponents``, ``units``, ...).
+    """
+
+    data: dict
+
+    def sigma(self, method, quantity):
+        """σ of the chosen component per scale, (ħ/e) S/cm."""
+        return list(self.data["sigma"][method][quantity])
+
+    def exponent(self, method, quantity):
+        """Global fitted exponent d ln|σ| / d ln A: dict with ``value`` and ``stderr``."""
+        return dict(self.data["exponents"][method][quantity]["global"])
+
+    def to_dict(self):
+        return self.data

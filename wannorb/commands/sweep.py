@@ -68,7 +68,8 @@ def run(args):
     scales = [parse_float("--soc-scales", x, positive=True) for x in parse_list("--soc-scales", args.soc_scales)]
     kw = sweep_kwargs(args, system)
     sw.parse_component(kw["component"])
-    data = sw.sweep(system, scales, **kw)
+    from .. import api
+    data = api.sweep(system, scales, **kw).to_dict()      # one code path with the Python API
     if args.degen_tol_scan:
         tols = [parse_float("--degen-tol-scan", x, positive=True) for x in parse_list("--degen-tol-scan", args.degen_tol_scan)]
         kw.pop("degen_tol", None)
