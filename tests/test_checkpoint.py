@@ -105,3 +105,15 @@ def test_hash_covers_inputs():
     assert h0 == checkpoint.input_hash(**base)
     assert h0 != checkpoint.input_hash({"H": np.arange(4.0) + 1e-15}, base["values"])
     assert h0 != checkpoint.input_hash(base["arrays"], {"kT": 0.05, "nk": [4, 4, 5]})
+
+
+def test_write_json_permissions_follow_umask(tmp_path):
+    """Atomic writes go through mkstemp (mode 0600); the result must get the usual umask mode."""
+    import os
+    from wannorb.results import write_json
+    old = os.umask(0o022)
+    try:
+        write_json({"a": 1}, tmp_path / "r.json")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644

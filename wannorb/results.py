@@ -95,6 +95,9 @@ def write_json(data, path):
     with os.fdopen(fd, "w") as fh:
         json.dump(_plain(data), fh, indent=1)
         fh.write("\n")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)        # mkstemp makes 0600; results are shared like any file
     os.replace(tmp, path)
 
 
