@@ -33,6 +33,10 @@ def sigma_table(data):
     return "\n".join(out)
 
 
+def _f(x):
+    return "–" if x is None else f"{x:.0f}"
+
+
 def quality_table(data):
     out = ["| element | tier | Wannier mesh | N_W | band error near E_F / frozen window (meV) | "
            "PT projection: band change near E_F (meV) | pipeline (s) | Hall runs (s) |",
@@ -47,7 +51,7 @@ def quality_table(data):
         total_hall += hall
         near, froz = bc.get("near_E_F"), bc.get("frozen_window")
         out.append(f"| {r['element']} | {r.get('data_tier')} | {mesh} | {r.get('num_wann')} | "
-                   f"{near:.0f} / {froz:.0f} | " + ("–" if sym is None else f"{sym:.1f}")
+                   f"{_f(near)} / {_f(froz)} | " + ("–" if sym is None else f"{sym:.1f}")
                    + f" | {r.get('pipeline_time_s', 0):.0f} | {hall:.0f} |")
     out.append(f"| total | | | | | | {total_pipe:.0f} | {total_hall:.0f} |")
     return "\n".join(out)

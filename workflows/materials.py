@@ -98,8 +98,11 @@ COARSE = dict(ecut_eV=350.0, gs_kpts=(6, 6, 6), wannier_mesh=(4, 4, 4), nbands=2
 
 
 def structure(element: str):
-    """ASE ``Atoms`` (primitive cell) of a shipped element at its experimental lattice constant."""
+    """ASE ``Atoms`` (primitive cell) of a known element at its experimental lattice constant."""
     from ase.build import bulk
+    if element not in STRUCTURES:
+        raise ValueError(f"no structure for {element!r} in workflows/materials.py "
+                         f"(known: {', '.join(sorted(STRUCTURES))}); pass atoms=... to pipeline.make")
     s = STRUCTURES[element]
     if s["crystal"] == "hcp":
         return bulk(element, "hcp", a=s["a"], c=s["c"])

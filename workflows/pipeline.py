@@ -216,10 +216,10 @@ def make(element: str, out: Path, coarse: bool = False, workdir: Path | None = N
     out.mkdir(parents=True, exist_ok=True)
     st = materials.settings_for(element, coarse=coarse, tier=tier)
     st.update(overrides or {})
-    if atoms is None:
-        atoms = materials.structure(element)
     if st["nbands"] is None or st["ibstart"] is None:
         raise ValueError(f"no settings for {element}: add them to workflows/materials.py")
+    if atoms is None:
+        atoms = materials.structure(element)
     timings = {}
     t = time.time()
     gs = workdir / "gs.gpw"
