@@ -173,5 +173,9 @@ def kramers_splitting(model, soc_scale=1.0, n_k=8, seed=0):
     from . import bloch
     k = np.random.default_rng(seed).random((n_k, 3)) @ model.reciprocal
     Hk, _ = bloch.hk_direct(k, model.R_cart, model.hamiltonian_R(soc_scale), model.centres)
-    E = np.linalg.eigvalsh(Hk)
+    return pair_splitting(np.linalg.eigvalsh(Hk))
+
+
+def pair_splitting(E):
+    """Largest |ε_{2i+1} − ε_{2i}| (eV) of sorted eigenvalues E (nk, 2N): 0 when all are Kramers pairs."""
     return float(np.abs(E[:, 1::2] - E[:, 0::2]).max())

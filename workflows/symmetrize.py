@@ -123,9 +123,9 @@ def project(iR, H, V, site_of, P, eps, L):
 
 def kramers_splitting(iR, H, V, n_k=64, seed=0):
     """Largest |ε_{2i+1} − ε_{2i}| (eV) of the spinful model at random k (reduced coordinates)."""
+    from wannorb.hall import pair_splitting
     k = np.random.default_rng(seed).random((n_k, 3))
-    E = np.linalg.eigvalsh(tb.bloch_hamiltonian(iR, H, V, k))
-    return float(np.abs(E[:, 1::2] - E[:, 0::2]).max())
+    return pair_splitting(np.linalg.eigvalsh(tb.bloch_hamiltonian(iR, H, V, k)))
 
 
 def symmetrize_pt(sysdir, orbitals, axes, lattice, positions, numbers, n_k=64, windows=None) -> dict:
