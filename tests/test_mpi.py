@@ -117,3 +117,22 @@ def test_screen_two_ranks_equal_one_rank(tmp_path):
     for m in a["sigma_zxy"]:
         for q in a["sigma_zxy"][m]:
             assert b["sigma_zxy"][m][q] == pytest.approx(a["sigma_zxy"][m][q], rel=1e-12, abs=1e-9)
+
+
+@pytest.mark.mpi
+def test_sweep_two_ranks_equal_one_rank(tmp_path):
+    """`mpiexec -n 2 wannorb sweep --refine uniform`: every mesh pass split over the ranks."""
+    exe = mpiexec()
+    if exe is None:
+        pytest.fail("mpiexec not found: the mpich wheel should provide it")
+    base = ["sweep", "pcubic", "--soc-scales", "0.1,1", "--filling", "2", "--kT", "0.05", "--nk", "6",
+            "--nk-max", "12", "--refine", "uniform", "--no-progress"]
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    run(wannorb_cmd() + base + ["--output", str(one)], {})
+    p = run([exe, "-n", "2"] + wannorb_cmd() + base + ["--output", str(two)], {})
+    assert p.stdout.count("wrote") == 1
+    a, b = json.loads(one.read_text()), json.loads(two.read_text())
+    assert np.allclose(a["mu_per_scale"], b["mu_per_scale"], rtol=0, atol=1e-12)
+    for m in a["sigma"]:
+        for q in a["sigma"][m]:
+            assert b["sigma"][m][q] == pytest.approx(a["sigma"][m][q], rel=1e-12, abs=1e-9)

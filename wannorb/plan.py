@@ -239,15 +239,28 @@ class MeshPlan:
     def chunk_size(self):
         return self.reduced.max_chunk if self.reduced is not None else int(np.prod(self.mesh.n_fft))
 
+    @property
+    def group(self):
+        """The k-group of the reduction (None on the full mesh)."""
+        return None if self.reduced is None else self.reduced.group
+
+    def integrands(self, c):
+        """(k_red (n, 3), weights (n,), E, omega, gap) of chunk c: the kernel's per-state integrands
+        at the chunk's points; a weight is the number of full-mesh points the point stands for (1 on
+        the full mesh; Σ over chunks of the weighted values still needs :meth:`finish`)."""
+        if self.reduced is None:
+            k_red, E, omega, gap = chunk_integrands_full(self.system, self.mesh, c, self.Xops, self.fft,
+                                                         self.degen_tol, self.operator_phases)
+            return k_red, np.ones(len(k_red)), E, omega, gap
+        return chunk_integrands_reduced(self.system, self.reduced, c, self.Xops, self.hk, self.degen_tol,
+                                        self.operator_phases)
+
     def chunk_sums(self, c, mus, kT):
         """Partial sums of chunk c (dict of arrays, see hall.chunk_sums)."""
         from . import hall as _hall
+        k_red, w, E, omega, gap = self.integrands(c)
         if self.reduced is None:
-            parts = chunk_integrands_full(self.system, self.mesh, c, self.Xops, self.fft, self.degen_tol,
-                                          self.operator_phases)
-            return _hall.chunk_sums(*parts, mus, kT)
-        k_red, w, E, omega, gap = chunk_integrands_reduced(self.system, self.reduced, c, self.Xops, self.hk,
-                                                           self.degen_tol, self.operator_phases)
+            return _hall.chunk_sums(k_red, E, omega, gap, mus, kT)
         return chunk_sums_reduced(k_red, w, E, omega, gap, mus, kT, self.reduced.group)
 
     def eigenvalues(self, c):

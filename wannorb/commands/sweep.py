@@ -41,9 +41,11 @@ def sweep_kwargs(args, system):
     from ..kmesh import parse_nk
     from ..refine import MAX_LEVEL, MAX_POINTS, REFINE_FACTOR
     kw = hall_kwargs(args, system)
-    # the sweep sums the full mesh (its refinement is not symmetry-reduced); MPI/checkpoint options
-    # of the shared hall arguments do not apply here
-    kw.pop("symmetry", None)
+    # --no-symmetry applies to the uniform-mesh passes (refine off/uniform); --checkpoint does not
+    # apply to a sweep (each pass is short next to a hall run on the same mesh)
+    kw["symmetry"] = not getattr(args, "no_symmetry", False)
+    if getattr(args, "checkpoint", None):
+        raise InputError("--checkpoint is not supported by wannorb sweep (use it with wannorb hall --soc-scale A)")
     if args.keep_electron_count:
         if "mu" in kw or "filling" in kw:
             raise InputError("--keep-electron-count cannot be combined with --mu, --mu-shift or --filling")
@@ -69,11 +71,16 @@ def run(args):
     kw = sweep_kwargs(args, system)
     sw.parse_component(kw["component"])
     from .. import api
+    from .common import mpi_runner
+    runner, root = mpi_runner()
+    kw.update(chunk_runner=runner, progress=kw.get("progress", True) and root)
     data = api.sweep(system, scales, **kw).to_dict()      # one code path with the Python API
     if args.degen_tol_scan:
         tols = [parse_float("--degen-tol-scan", x, positive=True) for x in parse_list("--degen-tol-scan", args.degen_tol_scan)]
         kw.pop("degen_tol", None)
         data["degen_tol_scan"] = sw.degen_tol_scan(system, scales, tols, **kw)
+    if not root:
+        return 0
     data["provenance"] = provenance()
     write_json(data, args.output)
     print_table(data, sys.stdout)
