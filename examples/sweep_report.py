@@ -47,7 +47,12 @@ def report(path):
     for i, a in enumerate(d["soc_scales"]):
         p = d["points"][i]
         ref = sum(mm["n_refined_points"] for mm in p["meshes"])
-        mesh = f"{p['nk'][0]}³×2 + {ref} refined (level ≤ {max(mm['deepest_level'] for mm in p['meshes'])})"
+        nk = "×".join(map(str, p["nk"])) if len(set(p["nk"])) > 1 else f"{p['nk'][0]}³"
+        if d["refine"] == "adaptive":
+            mesh = f"{nk}×2 + {ref} refined (level ≤ {max(mm['deepest_level'] for mm in p['meshes'])})"
+        else:
+            sym = p["meshes"][0].get("symmetry", {})
+            mesh = f"{nk}×{len(p['meshes'])}" + (f" (irreducible, ÷{sym['reduction']:.0f})" if sym.get("used") else "")
         print(f"| {a:g} | {mesh} | " + " | ".join(
             fmt(d["sigma"][m][q][i], d["error_estimate"][m][q][i], d["converged"][m][q][i]) for m, q in cols) + " |")
     print("| local exponents | | " + " | ".join(

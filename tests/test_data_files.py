@@ -117,6 +117,9 @@ def test_band_check_read_back(material):
     assert bc["max_dev_meV_near_E_F_no_soc"] <= BAND_TOL_MEV[prov["element"]]
 
 
+S_OPS = {"Ti": 24}
+
+
 def test_pt_projection_record_and_kramers_pairs(material):
     """Data made with the time-reversal + inversion projection (Ti) record what it did, and every
     shipped model has exact Kramers pairs at random k (its own check, recomputed here)."""
@@ -125,10 +128,13 @@ def test_pt_projection_record_and_kramers_pairs(material):
     iR, H, V = tb.real_space_arrays(system)
     assert symmetrize.kramers_splitting(iR, H, V, n_k=16) < 1e-9
     rec = prov.get("symmetrization")
-    if prov["settings"].get("symmetrize_pt"):
+    if prov["settings"].get("symmetrize_pt") or prov["settings"].get("symmetrize_crystal"):
         assert rec["kramers_splitting_after_meV"] < 1e-6 < rec["kramers_splitting_before_meV"]
         # the projection must not move the bands near E_F more than the band check allows
         assert rec["max_band_change_in_window_meV"]["E_F+-1eV"] < 5.0
+    if prov["settings"].get("symmetrize_crystal"):
+        assert rec["star_spread_after_meV"] < 1e-6 < rec["star_spread_before_meV"]
+        assert S_OPS[el] == rec["n_operations"]
     else:
         assert rec is None
 

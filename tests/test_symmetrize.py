@@ -99,3 +99,63 @@ def test_refuses_unrelated_frames():
     rot = [[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     with pytest.raises(ValueError, match="not related"):
         S.orbital_map(ORBITALS, [np.eye(3).tolist(), rot], perm)
+
+
+# --- the whole space group (hcp, two sites in inverted frames, as the pipeline's Ti) -----------
+HCP_A, HCP_C = 2.95, 4.69
+HCP_LATTICE = np.array([[HCP_A / 2, -HCP_A * np.sqrt(3) / 2, 0], [HCP_A / 2, HCP_A * np.sqrt(3) / 2, 0],
+                        [0, 0, HCP_C]])
+HCP_POSITIONS = np.array([[1 / 3, 2 / 3, 0.25], [2 / 3, 1 / 3, 0.75]])
+HCP_AXES = [np.eye(3).tolist(), (-np.eye(3)).tolist()]
+HCP_ORBITALS = [{"site": a, "l": l, "m": m} for a in (0, 1)
+                for l, ms in ((0, ["s"]), (1, ["pz", "px", "py"]), (2, ["dz2", "dxz", "dyz", "dx2-y2", "dxy"]))
+                for m in ms]
+
+
+def random_hcp_model(seed=0):
+    rng = np.random.default_rng(seed)
+    iR = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
+    n = len(HCP_ORBITALS)
+    H = rng.normal(size=(len(iR), n, n)) + 1j * rng.normal(size=(len(iR), n, n))
+    V = 0.3 * (rng.normal(size=(len(iR), n, n, 3)) + 1j * rng.normal(size=(len(iR), n, n, 3)))
+    index = {tuple(r): i for i, r in enumerate(iR)}
+    minus = [index[tuple(-r)] for r in iR]
+    return iR, 0.5 * (H + H[minus].conj().swapaxes(1, 2)), 0.5 * (V + V[minus].conj().swapaxes(1, 2))
+
+
+def test_orbital_rotations_are_a_representation():
+    rng = np.random.default_rng(0)
+    q1, q2 = (np.linalg.qr(rng.normal(size=(3, 3)))[0] for _ in range(2))
+    labels = ["dz2", "dxz", "dyz", "dx2-y2", "dxy"]
+    D1, D2, D12 = (S.orbital_rotation(2, labels, M) for M in (q1, q2, q1 @ q2))
+    assert np.allclose(D12, D2 @ D1, atol=1e-10) or np.allclose(D12, D1 @ D2, atol=1e-10)
+    assert np.allclose(S.orbital_rotation(1, ["pz", "px", "py"], -np.eye(3)), -np.eye(3))
+
+
+def test_space_group_projection_gives_the_crystal_symmetry():
+    """Random hcp model: after the projection E(k) = E(gk) for all 24 operations of P6_3/mmc,
+    Kramers pairs are exact, and a second projection changes nothing. With the spin-orbit
+    vector turned the wrong way (axial='RT') the spectrum is not symmetric: the check can fail."""
+    iR, H, V = random_hcp_model()
+    args = (HCP_ORBITALS, HCP_AXES, HCP_LATTICE, HCP_POSITIONS, [22, 22])
+    k = np.random.default_rng(4).random((6, 3))
+    iR1, H1, V1, rec, ops, _ = S.project_space_group(iR, H, V, *args, axial="R")
+    assert rec["n_operations"] == 24
+    assert S.star_spread(iR, H, V, ops, k) > 0.1
+    assert S.star_spread(iR1, H1, V1, ops, k) < 1e-9
+    assert S.kramers_splitting(iR1, H1, V1, n_k=8) < 1e-9
+    iR2, H2, V2, rec2, _, _ = S.project_space_group(iR1, H1, V1, *args, axial="R")
+    assert rec2["max_H0_asymmetry_meV"] < 1e-6 and rec2["max_Vsoc_asymmetry_meV"]["R"] < 1e-6
+    assert S._removed(iR1, H1, iR2, H2) < 1e-10 and S._removed(iR1, V1, iR2, V2) < 1e-10
+    iRw, Hw, Vw, _, _, _ = S.project_space_group(iR, H, V, *args, axial="RT")
+    assert S.star_spread(iRw, Hw, Vw, ops, k) > 1e-3
+
+
+def test_symmetric_centres_sit_on_the_hcp_atoms():
+    """hcp sites have -6m2 symmetry: a symmetric model has every Wannier centre on its atom."""
+    ops = S.space_group_operations(HCP_LATTICE, HCP_POSITIONS, [22, 22])
+    site_of = np.array([o["site"] for o in HCP_ORBITALS])
+    l_of = np.array([o["l"] for o in HCP_ORBITALS])
+    c = HCP_POSITIONS[site_of] + np.random.default_rng(5).normal(scale=0.02, size=(len(site_of), 3))
+    out = S.symmetric_centres(c, ops, None, site_of, l_of)
+    assert np.abs(out - HCP_POSITIONS[site_of]).max() < 1e-12

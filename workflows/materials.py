@@ -89,7 +89,9 @@ SETTINGS = {
                full_mesh=True, sitesym=False,
                localise=False,  # disentangle only: without site symmetry, maximal localisation
                                 # mixes the p functions of a site (px/py on-site split 2.6 eV)
-               symmetrize_pt=True,  # time reversal + inversion projection (workflows.symmetrize)
+               # time reversal + the whole space group (workflows.symmetrize.symmetrize_crystal):
+               # Kramers pairs exact and E(k) = E(gk) for all 24 operations of P6_3/mmc
+               symmetrize_crystal=True,
                gs_convergence={"density": 1e-5, "eigenstates": 4e-8},
                gpts=(18, 18, 28), ef_mesh=(48, 48, 30), band_check_points=36),
 }

@@ -257,9 +257,10 @@ def make(element: str, out: Path, coarse: bool = False, workdir: Path | None = N
         images = repair.redistribute_images(sysdir, st["wannier_mesh"])
         info["centres_A"] = np.asarray(load_system(sysdir).system_up.wannier_centers_cart, float)
     symmetrization = None
-    if st.get("symmetrize_pt"):
+    if st.get("symmetrize_crystal") or st.get("symmetrize_pt"):
         from . import symmetrize
-        symmetrization = symmetrize.symmetrize_pt(
+        project = symmetrize.symmetrize_crystal if st.get("symmetrize_crystal") else symmetrize.symmetrize_pt
+        symmetrization = project(
             sysdir, info["orbitals"], info["site_local_axes"], np.asarray(atoms.cell),
             atoms.get_scaled_positions(), atoms.numbers,
             windows={"E_F+-1eV": (E_F_dft - 1.0, E_F_dft + 1.0),
@@ -307,6 +308,9 @@ def make(element: str, out: Path, coarse: bool = False, workdir: Path | None = N
                                    "wannierise(froz/outer windows, sitesym); "
                                    + ("SystemSOC.from_wannierdata(berry=False) (symmetrised R-space)"
                                       if st["sitesym"] else
+                                      "SystemSOC.from_wannierdata(berry=False, symmetrize=False), then "
+                                      "workflows.symmetrize (time reversal + space group)"
+                                      if st.get("symmetrize_crystal") else
                                       "SystemSOC.from_wannierdata(berry=False, symmetrize=False), then "
                                       "workflows.symmetrize (time reversal + inversion)"
                                       if st.get("symmetrize_pt") else
