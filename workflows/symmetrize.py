@@ -168,7 +168,8 @@ def symmetrize_pt(sysdir, orbitals, axes, lattice, positions, numbers, n_k=64, w
         max_centre_change_A=float(np.linalg.norm((centres_red - c) @ lat, axis=1).max()),
         n_R_before=len(iR), n_R_after=len(iR2), random_k_points=n_k)
     up.wannier_centers_cart = centres_red @ lat
-    up.rvec = Rvectors(lattice=lat, shifts_left_red=up.wannier_centers_red, iRvec=iR2)
+    # the new centres, not up.wannier_centers_red: that property may still hold the old ones
+    up.rvec = Rvectors(lattice=lat, shifts_left_red=centres_red, iRvec=iR2)
     up.set_R_mat("Ham", H2, reset=True)
     up.set_R_mat("dV_soc", V2, reset=True)
     system.rvec = up.rvec
@@ -372,7 +373,8 @@ def symmetrize_crystal(sysdir, orbitals, axes, lattice, positions, numbers, n_k=
         max_centre_change_A=float(np.linalg.norm((centres_red - c) @ lat, axis=1).max()),
         n_R_before=len(iR), n_R_after=len(iR2), random_k_points=n_k)
     up.wannier_centers_cart = centres_red @ lat
-    up.rvec = Rvectors(lattice=lat, shifts_left_red=up.wannier_centers_red, iRvec=iR2)
+    # the new centres, not up.wannier_centers_red: that property may still hold the old ones
+    up.rvec = Rvectors(lattice=lat, shifts_left_red=centres_red, iRvec=iR2)
     up.set_R_mat("Ham", H2, reset=True)
     up.set_R_mat("dV_soc", V2, reset=True)
     system.rvec = up.rvec
