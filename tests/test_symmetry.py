@@ -172,13 +172,11 @@ def test_shipped_materials_reduced_equals_full(element):
         pytest.skip(f"data/{element} not made yet (the data workflow writes it)")
     m = api.load_system(element)
     if element == "Ti":
-        # the shipped Ti was wannierised without site symmetry and then projected onto its
-        # time-reversal and inversion symmetric part only: the other crystal operations are broken
-        # at the meV level (docs/data.md), so the check must find that and use the full mesh
+        # the shipped Ti is projected onto its time-reversal and space-group symmetric part
+        # (workflows.symmetrize.symmetrize_crystal): the check must find all 24 operations
         r = api.hall(m, nk=6, kT=0.05, mu=[m.fermi_energy], progress=False, quantities=["spin"])
         info = r.extra["symmetry"]
-        assert info["crystal_operations"] == 24 and not info["used"], info
-        return
+        assert info["crystal_operations"] == info["model_operations"] == 24 and info["used"], info
     compare(m, nk=6, kT=0.05, mu=[m.fermi_energy])
 
 
