@@ -136,7 +136,6 @@ def symmetrize_pt(sysdir, orbitals, axes, lattice, positions, numbers, n_k=64, w
     largest removed asymmetric parts of H0 and V (meV), the largest change of any band at
     ``n_k`` random k (meV) and the Kramers splitting before and after (meV).
     """
-    from wannierberri.fourier.rvectors import Rvectors
     system = tb.load_system(sysdir)
     up = system.system_up
     iR, H, V = tb.real_space_arrays(system)
@@ -144,9 +143,6 @@ def symmetrize_pt(sysdir, orbitals, axes, lattice, positions, numbers, n_k=64, w
     site_of = np.array([o["site"] for o in orbitals])
     P, eps = orbital_map(orbitals, axes, perm)
     iR2, H2, V2 = project(iR, H, V, site_of, P, eps, L)
-    k = np.random.default_rng(1).random((n_k, 3))
-    E1 = np.linalg.eigvalsh(tb.bloch_hamiltonian(iR, H, V, k))
-    E2 = np.linalg.eigvalsh(tb.bloch_hamiltonian(iR2, H2, V2, k))
     # centres: average each with the inversion image of its partner
     c = np.asarray(up.wannier_centers_red, float)
     img = -c[P] + t
@@ -159,23 +155,8 @@ def symmetrize_pt(sysdir, orbitals, axes, lattice, positions, numbers, n_k=64, w
         inversion_translation_frac=t, inversion_site_map=perm,
         max_removed_H0_meV=1e3 * _removed(iR, H, iR2, H2),
         max_removed_Vsoc_meV=1e3 * _removed(iR, V, iR2, V2),
-        max_band_change_meV=1e3 * float(np.abs(E1 - E2).max()),
-        max_band_change_in_window_meV={
-            name: 1e3 * float(np.abs(E1 - E2)[(E1 > lo) & (E1 < hi)].max(initial=0.0))
-            for name, (lo, hi) in (windows or {}).items()},
-        kramers_splitting_before_meV=1e3 * kramers_splitting(iR, H, V, n_k),
-        kramers_splitting_after_meV=1e3 * kramers_splitting(iR2, H2, V2, n_k),
-        max_centre_change_A=float(np.linalg.norm((centres_red - c) @ lat, axis=1).max()),
-        n_R_before=len(iR), n_R_after=len(iR2), random_k_points=n_k)
-    up.wannier_centers_cart = centres_red @ lat
-    # the new centres, not up.wannier_centers_red: that property may still hold the old ones
-    up.rvec = Rvectors(lattice=lat, shifts_left_red=centres_red, iRvec=iR2)
-    up.set_R_mat("Ham", H2, reset=True)
-    up.set_R_mat("dV_soc", V2, reset=True)
-    system.rvec = up.rvec
-    system.wannier_centers_cart = np.repeat(up.wannier_centers_cart, 2, axis=0)
-    with contextlib.redirect_stdout(io.StringIO()):
-        system.save_npz(str(sysdir))
+        **_change_record(iR, H, V, iR2, H2, V2, c, centres_red, lat, n_k, windows))
+    _save(system, sysdir, iR2, H2, V2, centres_red)
     return rec
 
 
@@ -263,7 +244,6 @@ def basis_rotation(orbitals, axes, Rc, perm):
 def _apply(iR_t, index, X, W, D, L_site, site_of, Q=None):
     """T_g(X) on the target R list: X'_mn(R) = Σ D[m',m] D[n',n] X_m'n'(W R + L_n − L_m) (and for
     the spin-orbit vector V_c, Σ_d Q[d, c] of the same). Missing source R contribute zero."""
-    N = X.shape[1]
     out = np.zeros((len(iR_t),) + X.shape[1:], complex)
     sites = np.unique(site_of)
     for a in sites:
@@ -347,14 +327,11 @@ def symmetrize_crystal(sysdir, orbitals, axes, lattice, positions, numbers, n_k=
     """Rewrite the saved system in ``sysdir`` with its time-reversal and space-group symmetric part
     (:func:`project_space_group`; includes inversion, so Kramers pairs are exact). Returns a record
     like :func:`symmetrize_pt`'s, plus the largest |E_n(k) − E_n(g k)| before and after (meV)."""
-    from wannierberri.fourier.rvectors import Rvectors
     system = tb.load_system(sysdir)
     up = system.system_up
     iR, H, V = tb.real_space_arrays(system)
     iR2, H2, V2, rec, ops, Ds = project_space_group(iR, H, V, orbitals, axes, lattice, positions, numbers)
     k = np.random.default_rng(1).random((n_k, 3))
-    E1 = np.linalg.eigvalsh(tb.bloch_hamiltonian(iR, H, V, k))
-    E2 = np.linalg.eigvalsh(tb.bloch_hamiltonian(iR2, H2, V2, k))
     site_of = np.array([o["site"] for o in orbitals])
     c = np.asarray(up.wannier_centers_red, float)
     centres_red = symmetric_centres(c, ops, Ds, site_of, np.array([o["l"] for o in orbitals]))
@@ -362,25 +339,10 @@ def symmetrize_crystal(sysdir, orbitals, axes, lattice, positions, numbers, n_k=
     rec.update(
         method="workflows.symmetrize.symmetrize_crystal: time-reversal (real Wannier functions) and "
                "space-group projection (group average) of H0(R) and V_soc(R)",
-        max_band_change_meV=1e3 * float(np.abs(E1 - E2).max()),
-        max_band_change_in_window_meV={
-            name: 1e3 * float(np.abs(E1 - E2)[(E1 > lo) & (E1 < hi)].max(initial=0.0))
-            for name, (lo, hi) in (windows or {}).items()},
         star_spread_before_meV=1e3 * star_spread(iR, H, V, ops, k),
         star_spread_after_meV=1e3 * star_spread(iR2, H2, V2, ops, k),
-        kramers_splitting_before_meV=1e3 * kramers_splitting(iR, H, V, n_k),
-        kramers_splitting_after_meV=1e3 * kramers_splitting(iR2, H2, V2, n_k),
-        max_centre_change_A=float(np.linalg.norm((centres_red - c) @ lat, axis=1).max()),
-        n_R_before=len(iR), n_R_after=len(iR2), random_k_points=n_k)
-    up.wannier_centers_cart = centres_red @ lat
-    # the new centres, not up.wannier_centers_red: that property may still hold the old ones
-    up.rvec = Rvectors(lattice=lat, shifts_left_red=centres_red, iRvec=iR2)
-    up.set_R_mat("Ham", H2, reset=True)
-    up.set_R_mat("dV_soc", V2, reset=True)
-    system.rvec = up.rvec
-    system.wannier_centers_cart = np.repeat(up.wannier_centers_cart, 2, axis=0)
-    with contextlib.redirect_stdout(io.StringIO()):
-        system.save_npz(str(sysdir))
+        **_change_record(iR, H, V, iR2, H2, V2, c, centres_red, lat, n_k, windows))
+    _save(system, sysdir, iR2, H2, V2, centres_red)
     return rec
 
 
@@ -393,3 +355,36 @@ def star_spread(iR, H, V, ops, k_red):
         kg = k_red @ np.linalg.inv(W)                 # (W^{-T} k) as rows
         worst = max(worst, float(np.abs(np.linalg.eigvalsh(tb.bloch_hamiltonian(iR, H, V, kg)) - E).max()))
     return worst
+
+
+def _change_record(iR, H, V, iR2, H2, V2, c, centres_red, lat, n_k, windows):
+    """What a projection did: largest band change (all, and per energy window) at n_k random k,
+    Kramers splitting before/after (meV), largest centre move (Å), R-list sizes."""
+    k = np.random.default_rng(1).random((n_k, 3))
+    E1 = np.linalg.eigvalsh(tb.bloch_hamiltonian(iR, H, V, k))
+    E2 = np.linalg.eigvalsh(tb.bloch_hamiltonian(iR2, H2, V2, k))
+    return dict(
+        max_band_change_meV=1e3 * float(np.abs(E1 - E2).max()),
+        max_band_change_in_window_meV={
+            name: 1e3 * float(np.abs(E1 - E2)[(E1 > lo) & (E1 < hi)].max(initial=0.0))
+            for name, (lo, hi) in (windows or {}).items()},
+        kramers_splitting_before_meV=1e3 * kramers_splitting(iR, H, V, n_k),
+        kramers_splitting_after_meV=1e3 * kramers_splitting(iR2, H2, V2, n_k),
+        max_centre_change_A=float(np.linalg.norm((centres_red - c) @ lat, axis=1).max()),
+        n_R_before=len(iR), n_R_after=len(iR2), random_k_points=n_k)
+
+
+def _save(system, sysdir, iR2, H2, V2, centres_red):
+    """Write the projected H0(R), V_soc(R) and centres (fractional) back into ``sysdir``."""
+    from wannierberri.fourier.rvectors import Rvectors
+    up = system.system_up
+    lat = np.asarray(up.real_lattice, float)
+    up.wannier_centers_cart = centres_red @ lat
+    # the new centres, not up.wannier_centers_red: that property may still hold the old ones
+    up.rvec = Rvectors(lattice=lat, shifts_left_red=centres_red, iRvec=iR2)
+    up.set_R_mat("Ham", H2, reset=True)
+    up.set_R_mat("dV_soc", V2, reset=True)
+    system.rvec = up.rvec
+    system.wannier_centers_cart = np.repeat(up.wannier_centers_cart, 2, axis=0)
+    with contextlib.redirect_stdout(io.StringIO()):
+        system.save_npz(str(sysdir))
