@@ -16,10 +16,12 @@ KEYS = {"element", "E_F_eV", "E_F_dft_eV", "n_electrons", "lattice", "positions"
         "orbitals", "site_local_axes", "settings", "versions", "band_check", "spread", "command"}
 HERMITIAN_TOL = 1e-8     # eV; H(R) = H(-R)^dagger holds to round-off after wannierberri's symmetrisation
 CENTRE_TOL_A = 0.35      # Angstrom; Ti p centres sit up to 0.29 A off the atom (site symmetry allows it)
-# Largest no-SOC band error within E_F +- 1 eV off the Wannier mesh that the shipped data must keep
-# (a regression guard at the measured value, rounded up).  Issue 4's target is 20 meV: Pt (14 meV)
-# and Cr (10x10x10 mesh, 17 meV) meet it, Ti (29 meV) does not -- see docs/data.md.
-BAND_TOL_MEV = {"Pt": 20.0, "Cr": 20.0, "Ti": 30.0}
+# Largest no-SOC band error off the Wannier mesh that the shipped data must keep, within E_F +- 1 eV
+# and in the whole frozen window (regression guards at the measured values, rounded up; issue 4's
+# target is 20 meV).  Measured: Pt 14 / 32 meV (8^3 mesh: misses the target in the frozen window),
+# Cr 8.8 / 18 (16^3, session 4), Ti 8 / 12 (12x12x6 + space-group projection, session 3) -- docs/data.md.
+BAND_TOL_MEV = {"Pt": 15.0, "Cr": 10.0, "Ti": 10.0}
+FROZEN_TOL_MEV = {"Pt": 33.0, "Cr": 20.0, "Ti": 13.0}
 
 
 @pytest.fixture(scope="module", params=sorted(ELEMENTS))
@@ -115,6 +117,7 @@ def test_band_check_read_back(material):
             assert np.isfinite(bc[f"max_dev_meV_{w}_{s}"])
     assert bc["n_off_mesh"] > 0.5 * bc["n_kpoints"]
     assert bc["max_dev_meV_near_E_F_no_soc"] <= BAND_TOL_MEV[prov["element"]]
+    assert bc["max_dev_meV_frozen_window_no_soc"] <= FROZEN_TOL_MEV[prov["element"]]
 
 
 S_OPS = {"Ti": 24}

@@ -39,8 +39,49 @@ def patch_gpaw_for_irrep():
             sys.modules["gpaw.atomrotations"] = importlib.import_module("gpaw.old.atomrotations")
 
 
+def _close_mod1_mask(items, item, tol):
+    """Row mask of ``items`` (m, 3) equal to ``item`` modulo 1: irrep's ``all_close_mod1``
+    (``np.allclose(round(d), d, atol=tol)`` with its default rtol 1e-5) applied to every row at once."""
+    d = np.asarray(items, float).reshape(len(items), -1) - np.asarray(item, float).reshape(1, -1)
+    return np.all(np.abs(np.round(d) - d) <= tol + 1e-5 * np.abs(d), axis=1)
+
+
+def patch_irrep_unique_list():
+    """Vectorise irrep 3.2's ``UniqueListMod1`` membership tests (same answers, numpy instead of a
+    Python loop of ``np.allclose``).  Why: irrep's ``restore_full_grid``, which wannierberri calls
+    to unfold the irreducible NSCF points, tests every image of every irreducible point against
+    lists of the whole mesh one element at a time — O(N_irr · N_sym · N_k) Python calls, more than
+    30 minutes for a 16³ bcc mesh on this machine (12³: a few minutes).  Checked against the
+    original methods by ``tests/test_pipeline_patch.py``."""
+    from irrep import utility
+    cls = utility.UniqueListMod1
+    if getattr(cls, "_wannorb_vectorised", False):
+        return
+
+    def __contains__(self, item):
+        return len(self) > 0 and bool(_close_mod1_mask(list(self), item, self.tol).any())
+
+    def index(self, value, start=0, stop=sys.maxsize):
+        stop = min(stop, len(self))
+        if start < stop:
+            hit = np.flatnonzero(_close_mod1_mask(list(self)[start:stop], value, 1e-5))
+            if len(hit):
+                return start + int(hit[0])
+        raise ValueError(f"{value} not in list")
+
+    def append(self, item):
+        self.last_try_append += 1
+        if not self.__contains__(item):
+            list.append(self, item)
+            self.appended_indices.append(self.last_try_append)
+
+    cls.__contains__, cls.index, cls.append = __contains__, index, append
+    cls._wannorb_vectorised = True
+
+
 def _gpaw():
     patch_gpaw_for_irrep()
+    patch_irrep_unique_list()
     from gpaw import GPAW, PW, FermiDirac
     return GPAW, PW, FermiDirac
 
