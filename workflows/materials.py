@@ -79,7 +79,7 @@ SETTINGS = {
     "Pt": dict(_COMMON, gs_kpts=(12, 12, 12), wannier_mesh=(8, 8, 8), nbands=30, ibstart=3,
                gpts=None),
     # Cr: 16³ Wannier mesh (session 4): band error 8.8 meV within E_F ± 1 eV, 18 meV in the whole
-    # frozen window (10³: 17 / 118, 12³: 8.4 / 48; the error sits on the d band leaving the window)
+    # frozen window (10³: 17 / 118, 12³: 8.4 / 48; docs/data.md)
     "Cr": dict(_COMMON, gs_kpts=(12, 12, 12), wannier_mesh=(16, 16, 16), nbands=30, ibstart=0,
                gpts=None),
     # Ti: the site-symmetric route gives a broken interpolation in hcp (docs/data.md, defect
