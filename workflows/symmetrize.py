@@ -48,17 +48,23 @@ def inversion_operation(lattice, positions, numbers):
     else:
         raise ValueError("the crystal has no inversion centre: Kramers pairs are not protected")
     pos = np.asarray(positions, float)
+    perm, L = _atom_map(-pos + t, pos, 1e-4, "inversion")
+    return np.asarray(t, float), perm, L
+
+
+def _atom_map(images, pos, tol, what):
+    """For fractional atom images (n, 3): the atom b each lands on and the lattice vector L with
+    image_a = pos_b + L; raises if an image is farther than ``tol`` from every atom."""
     perm, L = [], []
-    for a in range(len(pos)):
-        img = -pos[a] + t
+    for img in images:
         d = img[None, :] - pos
         shift = np.rint(d)
         b = int(np.argmin(np.linalg.norm(d - shift, axis=1)))
-        if np.linalg.norm(d[b] - shift[b]) > 1e-4:
-            raise ValueError("inversion image of an atom is not an atom")
+        if np.linalg.norm(d[b] - shift[b]) > tol:
+            raise ValueError(f"{what} image of an atom is not an atom")
         perm.append(b)
         L.append(shift[b].astype(int))
-    return np.asarray(t, float), np.asarray(perm), np.asarray(L)
+    return np.asarray(perm), np.asarray(L)
 
 
 def orbital_map(orbitals, axes, perm):
@@ -208,18 +214,9 @@ def space_group_operations(lattice, positions, numbers, symprec=1e-4):
     ds = spglib.get_symmetry((lat, pos, np.asarray(numbers)), symprec=symprec)
     ops = []
     for W, t in zip(ds["rotations"], ds["translations"]):
-        img = pos @ W.T + t
-        perm, L = [], []
-        for a in range(len(pos)):
-            d = img[a][None, :] - pos
-            shift = np.rint(d)
-            b = int(np.argmin(np.linalg.norm(d - shift, axis=1)))
-            if np.linalg.norm(d[b] - shift[b]) > 1e-3:
-                raise ValueError("a space-group image of an atom is not an atom")
-            perm.append(b)
-            L.append(shift[b].astype(int))
+        perm, L = _atom_map(pos @ W.T + t, pos, 1e-3, "a space-group")
         Rc = lat.T @ W @ np.linalg.inv(lat.T)          # Cartesian: x_cart = lat.T @ x_frac
-        ops.append((np.asarray(W, int), np.asarray(t, float), Rc, np.asarray(perm), np.asarray(L)))
+        ops.append((np.asarray(W, int), np.asarray(t, float), Rc, perm, L))
     return ops
 
 
