@@ -1,0 +1,1182 @@
+"""Nodal-line census: the clean-limit Eq. (4) orbital Hall conductivity from the spinless nodal lines.
+
+Physics (docs/sweep.md, "Nodal lines"; tests/test_nodal_line.py). Without spin-orbit coupling the
+spinless Bloch Hamiltonian H0(k) of a TR+I crystal is real in a suitable gauge, so two adjacent
+spinless bands n, n+1 meet on lines of k-space. The spin-orbit term A·Hsoc gaps each line by ∝ A;
+with a degeneracy tolerance far below that gap (the clean limit) the Eq. (4) integrand
+Σ_n f_n Tr[L^z_n F^{xy}_n] sits in a tube around each line, and its integral over a plane pierced by
+the line does not depend on A. Every other part of the Fermi-sea integral is O(A²). Hence
+
+    σ^z_xy(eq4, orbital, A → 0) = (e²/ħ)/(8π³) ∫ dk_z Σ_{piercings of the plane k_z} C,         (1)
+
+    C = ∫_disk dk_x dk_y Σ_states f(ε − μ, kT) Ω^{z,orbital,xy}          (dimensionless: Å⁻² · Å²ħ / ħ)
+
+with the disk a small neighbourhood of the piercing point k0 in the plane. This module evaluates (1)
+without any full-zone Hall sum:
+
+1. Slicing. A Cartesian box [0,P_x)×[0,P_y) × k_z with P_a the smallest period such that P_a·â is a
+   reciprocal lattice vector (P = 2π/a simple cubic, 4π/a bcc and fcc, conventional a). The planes
+   k_z = const are mapped onto themselves by the reciprocal vectors with G_z = 0 (an in-plane lattice
+   of cell area A_2D) and onto each other by G_z = g_z, the smallest positive G_z. A slab
+   0 ≤ k_z < g_z times one in-plane cell is one Brillouin zone (A_2D g_z = V_BZ), so
+   σ = (e²/ħ)·1e8/(8π³) · ∫_0^{g_z} dk_z Σ_{piercing classes} C  in (ħ/e) S/cm, k in Å⁻¹,
+   a class being a piercing modulo the in-plane lattice (the box holds m = P_x P_y / A_2D images
+   of each; n_copies = P_x P_y P_z / V_BZ zones). Midpoint planes k_z = (j + ½) g_z / N.
+   Time reversal maps the plane k_z onto −k_z with the same integrand (L_z and Ω_z both odd), so
+   with ``time_reversal=True`` only half of the planes are computed.
+2. Piercings. On each plane the spinless spectrum (spin-up block of H0, checked to equal the
+   spin-down block with no spin mixing; the basis order is read from ``model.spin``/``spatial``) is
+   computed on a G×G grid of the box (offset from the symmetry lines) by a 2D FFT; every
+   valley-floor point of E_{n+1} − E_n is refined by a damped Gauss-Newton step on the 2×2
+   degenerate-perturbation model d(k + δ) = d0 + J δ, kept when the gap falls below ``node_tol``
+   (1e-7 eV), and de-duplicated modulo the in-plane lattice. This finds linear crossings and
+   quadratic touchings alike. Completeness check: the Berry phase (0 or π, PT symmetry) of every band
+   around every plaquette gives the parity of the number of nodes of each pair inside it; plaquettes
+   that disagree with the nodes found, or whose phases are unreliable, are searched again on a grid
+   `subgrid` times finer. Only the pairs that reach below μ + margin + kT ln(1/occupation_cut) are
+   searched (plus the pair above them).
+3. Symmetry. Classes related by a crystal operation that maps the plane onto itself (R ẑ = ẑ, or
+   R ẑ = −ẑ combined with time reversal; each one checked on the model's integrands) have the same C:
+   one per orbit is integrated and weighted by the orbit size.
+4. Disk integrals. For each orbit with occupied line states, C is the integral of wannorb's own
+   per-state Eq. (4) kernel (``wannorb.kernels.hall.hall_integrands``, summed over the line's four
+   states) with H = H0 + A·Hsoc over a disk (an ellipse adapted to the cone for linear crossings)
+   around k0, Gauss-Legendre in ln r, uniform nested angular grids doubled to convergence, at a
+   scale A giving a spin-orbit gap at k0 of ~1 % of the spinless gap on the disk edge (≤ 1 meV,
+   ≥ 1e-7 eV; the kernel's degeneracy tolerance kept 10× below it). The same points give C at A/2 (A
+   check; A is reduced further until it passes) and on the half-size disk (radius check).
+5. A second, analytic value per piercing: C_topo = −2π W |ℓ_z| f(E0 − μ), W the winding number of
+   the lower band's pseudospin around the axis of the projected L_z on a small loop, |ℓ_z| the size of
+   L_z projected on the degenerate pair at k0 (two spins × two bands × πWℓ/2; kT ≫ spin-orbit gap).
+   Derivation: per spin, H = d·(σ_x, σ_z) + m σ_y, ⟨L_z⟩ = ℓ_z ⟨σ_y⟩ = ∓ℓ_z m/E, Ω = ±m J/(2E³)
+   (J the Jacobian of q ↦ d), ∫ d²q m² J/(2E⁴) = πW/2 for either band, whatever m.
+
+Known limitations (see also :func:`census`): nodes closer together than the grid spacing with
+opposite windings in one plaquette are invisible to the parity check (their contributions nearly
+cancel); near a point where a third band meets the pair (triple points on C3/C4 axes) or where a
+quadratic touching changes its winding, C(A) converges to its A → 0 value only for spin-orbit gaps
+far below the third band's distance / the anisotropy scale — such piercings fail the A check and are
+flagged (``flags``; ``checks['prediction_hybrid']`` uses C_topo for them); the k_z integrand
+Σ C(k_z) has jumps (lines appearing, windings changing sign, occupations), so the midpoint rule
+converges as 1/N_planes and the number of planes must be checked.
+
+Units: energies eV, k Cartesian Å⁻¹, C dimensionless, σ (ħ/e) S/cm. Everything is a plain function
+over arrays; ``census`` runs the whole thing on a :class:`~wannorb.model.TBModel`.
+"""
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from . import bloch
+from .errors import InputError
+from .hall import CONDUCTANCE_QUANTUM, ANGSTROM_PER_CM, DEGEN_TOL_EV, fermi_dirac, operator_stack
+from .kernels.hall import allocate_outputs, hall_integrands
+
+PREFACTOR = CONDUCTANCE_QUANTUM * ANGSTROM_PER_CM / (8 * np.pi ** 3)   # (e²/ħ)·1e8/(8π³), S/cm·Å
+NODE_TOL_EV = 1e-7          # a refined grid minimum counts as a degeneracy below this gap
+SOC_GAP_MAX_EV = 1e-3       # target spin-orbit gap at k0 (upper end)
+ORBITAL_Z, X_DIR, Y_DIR = 2, 0, 1
+
+
+# ----------------------------------------------------------------------------------------------
+# geometry
+# ----------------------------------------------------------------------------------------------
+
+def axis_periods(lattice, max_multiple=48, tol=1e-6):
+    """Smallest P_a > 0 (a = x, y, z) with P_a·â a reciprocal lattice vector, (3,) Å⁻¹.
+
+    P â · a_i = 2π n_i with a_i the lattice rows (Å): P/(2π) · a_i,a must be an integer for every i.
+    Raises InputError for lattices whose Cartesian axes are not commensurate (no such P).
+    """
+    lattice = np.asarray(lattice, float)
+    out = []
+    for c in range(3):
+        v = np.abs(lattice[:, c])
+        nz = v[v > tol]
+        if len(nz) == 0:
+            raise InputError("degenerate lattice: a Cartesian axis has no component in any lattice vector")
+        vmin = nz.min()
+        for k in range(1, max_multiple + 1):
+            t = k / vmin
+            if np.all(np.abs(t * v - np.rint(t * v)) < 1e-6 * max(1.0, t * v.max())):
+                out.append(2 * np.pi * t)
+                break
+        else:
+            raise InputError(f"axis {'xyz'[c]} is not commensurate with the lattice: no Cartesian slicing box")
+    return np.array(out)
+
+
+def slicing_geometry(lattice):
+    """Periods and multiplicities of the k_z slicing (docstring, step 1).
+
+    Returns dict: periods (3,) Å⁻¹ [P_x, P_y, P_z]; g_z Å⁻¹ (smallest positive G_z); v_bz Å⁻³;
+    area_2d Å⁻² (cell of the in-plane lattice G_z = 0); images_per_class m = P_x P_y / area_2d;
+    n_copies = P_x P_y P_z / V_BZ (zones in the box).
+    """
+    lattice = np.asarray(lattice, float)
+    P = axis_periods(lattice)
+    B = 2 * np.pi * np.linalg.inv(lattice).T
+    n = np.indices((13, 13, 13)).reshape(3, -1).T - 6
+    gz = np.abs(n @ B[:, 2])
+    g_z = gz[gz > 1e-9].min()
+    if np.abs(gz / g_z - np.rint(gz / g_z)).max() > 1e-6:
+        raise InputError("reciprocal lattice has incommensurate G_z values")
+    v_bz = abs(np.linalg.det(B))
+    area = v_bz / g_z
+    m = P[0] * P[1] / area
+    if abs(m - round(m)) > 1e-6:
+        raise InputError(f"box is not a whole number of in-plane cells ({m})")
+    return dict(periods=P, g_z=float(g_z), v_bz=float(v_bz), area_2d=float(area),
+                images_per_class=int(round(m)), n_copies=float(P.prod() / v_bz))
+
+
+def lattice_distance(dk, lattice):
+    """Length (Å⁻¹) of dk (..., 3) reduced by the nearest reciprocal lattice vector in reduced
+    coordinates (the distance between two k-points modulo G, for small distances)."""
+    lattice = np.asarray(lattice, float)
+    red = np.asarray(dk) @ lattice.T / (2 * np.pi)
+    frac = red - np.rint(red)
+    return np.linalg.norm(frac @ (2 * np.pi * np.linalg.inv(lattice).T), axis=-1)
+
+
+def same_class(dk, lattice, tol=1e-6):
+    """True where dk (..., 3) Å⁻¹ is a reciprocal lattice vector to within ``tol`` Å⁻¹."""
+    return lattice_distance(dk, lattice) < tol
+
+
+def torus_distance(a, b, periods):
+    """Distance (Å⁻¹) between in-plane points a (..., 2) and b (..., 2) on the torus of the box."""
+    d = np.asarray(a) - np.asarray(b)
+    d = d - periods[:2] * np.rint(d / periods[:2])
+    return np.linalg.norm(d, axis=-1)
+
+
+# ----------------------------------------------------------------------------------------------
+# the spinless part and fast Bloch sums
+# ----------------------------------------------------------------------------------------------
+
+class Prepared(NamedTuple):
+    """Arrays the census works on (from :func:`prepare`).
+
+    R_cart (nR, 3) Å; Hs (nR, nb, nb) spinless H0(R), eV; up, dn (nb,) spinful indices of each
+    spatial orbital; Lz (nb, nb) spinless orbital L_z (ħ); HR0 (nR, nw, nw) full H0(R);
+    HRsoc (nR, nw, nw) Hsoc(R); centres (nw, 3) Å; Xops (1, 3, nw, nw) orbital L (ħ);
+    Ms (nR, 3·nb²) real or complex: [Hs, R_x Hs, R_y Hs] for the Bloch sums; Msoc (nR, 3·nw²) complex.
+    half: for a real H0s with H0s(−R) = H0s(R)ᵀ, a dict (R (nh, 3), Mc, Msn (nh, 3·nb²) real, H00 (nb²,))
+    giving the spinless sums from one R of each ±R pair (:func:`spinless_sums`); None otherwise.
+    """
+    R_cart: np.ndarray
+    Hs: np.ndarray
+    up: np.ndarray
+    dn: np.ndarray
+    Lz: np.ndarray
+    HR0: np.ndarray
+    HRsoc: np.ndarray
+    centres: np.ndarray
+    Xops: np.ndarray
+    Ms: np.ndarray
+    Msoc: np.ndarray
+    lattice: np.ndarray
+    half: object = None
+
+
+def prepare(model, tol=1e-10):
+    """Split ``model`` into its spinless part and check that it is one (spin-diagonal, equal blocks).
+
+    Uses ``model.spin`` and ``model.spatial`` (never assumes an alternating basis). Returns
+    :class:`Prepared`. Raises InputError if H0 mixes spins or the two spin blocks differ, or if the
+    spin-up and spin-down partners of an orbital sit at different centres.
+    """
+    spin = np.asarray(model.spin)
+    spatial = np.asarray(model.spatial)
+    nb = len(np.unique(spatial))
+    up = np.empty(nb, int)
+    dn = np.empty(nb, int)
+    for i, (s, o) in enumerate(zip(spin, spatial)):
+        (up if s == 0 else dn)[o] = i
+    H0 = np.asarray(model.H0)
+    scale = max(1.0, np.abs(H0).max())
+    if np.abs(H0[:, up][:, :, dn]).max() > tol * scale or np.abs(H0[:, dn][:, :, up]).max() > tol * scale:
+        raise InputError(f"{model.name}: H0 mixes the spins; the spinless census needs a spin-diagonal H0")
+    Hs = H0[:, up][:, :, up]
+    if np.abs(Hs - H0[:, dn][:, :, dn]).max() > tol * scale:
+        raise InputError(f"{model.name}: the spin-up and spin-down blocks of H0 differ")
+    if np.abs(model.centres[up] - model.centres[dn]).max() > 1e-8:
+        raise InputError(f"{model.name}: spin partners at different Wannier centres")
+    Xops = operator_stack(model, ("orbital",))
+    Lz = Xops[0, 2][np.ix_(up, up)]
+    R = model.R_cart
+    nR = len(R)
+    flat = Hs.reshape(nR, nb * nb)
+    Ms = np.concatenate([flat, R[:, 0, None] * flat, R[:, 1, None] * flat], axis=1)
+    if np.abs(Ms.imag).max() == 0.0:
+        Ms = np.ascontiguousarray(Ms.real)
+    nw = model.num_wann
+    fs = np.asarray(model.Hsoc).reshape(nR, nw * nw)
+    Msoc = np.concatenate([fs, R[:, 0, None] * fs, R[:, 1, None] * fs], axis=1)
+    return Prepared(R, Hs, up, dn, Lz, H0, np.asarray(model.Hsoc), np.asarray(model.centres), Xops,
+                    Ms, Msoc, np.asarray(model.lattice), _half_sums(model.R, R, Hs, tol * scale))
+
+
+def _half_sums(R_int, R_cart, Hs, tol):
+    """Matrices for :func:`spinless_sums` from one R of each (R, −R) pair (real H0s only):
+    H(k) = H(0) + Σ_half [S cos k·R + i A sin k·R], ∂_a H = Σ_half [−R_a S sin + i R_a A cos],
+    S = H(R) + H(R)ᵀ, A = H(R) − H(R)ᵀ (H(−R) = H(R)ᵀ)."""
+    if np.abs(Hs.imag).max() > 0:
+        return None
+    index = {tuple(r): i for i, r in enumerate(np.asarray(R_int))}
+    zero = index.get((0, 0, 0))
+    keep = []
+    for i, r in enumerate(np.asarray(R_int)):
+        j = index.get(tuple(-r))
+        if j is None:
+            return None
+        if i < j:
+            keep.append((i, j))
+    Hr = Hs.real
+    for i, j in keep:
+        if np.abs(Hr[j] - Hr[i].T).max() > tol:
+            return None
+    nb = Hs.shape[1]
+    ii = np.array([i for i, _ in keep])
+    Sp = (Hr[ii] + Hr[ii].transpose(0, 2, 1)).reshape(len(ii), nb * nb)
+    Am = (Hr[ii] - Hr[ii].transpose(0, 2, 1)).reshape(len(ii), nb * nb)
+    Rh = R_cart[ii]
+    Mc = np.concatenate([Sp, Rh[:, 0, None] * Am, Rh[:, 1, None] * Am], axis=1)
+    Msn = np.concatenate([Am, Rh[:, 0, None] * Sp, Rh[:, 1, None] * Sp], axis=1)
+    H00 = Hr[zero].reshape(nb * nb) if zero is not None else np.zeros(nb * nb)
+    return dict(R=Rh, Mc=np.ascontiguousarray(Mc), Msn=np.ascontiguousarray(Msn), H00=H00)
+
+
+def spinless_sums(k_cart, prep, derivs=True, chunk=4096):
+    """Spinless H0(k) (nk, nb, nb) and, with ``derivs``, ∂_x, ∂_y H0(k) (nk, 2, nb, nb), τ = 0 phases."""
+    nb = prep.Hs.shape[1]
+    h = prep.half
+    k_cart = np.atleast_2d(k_cart)
+    if h is None:
+        S = bloch_sums(k_cart, prep.R_cart, prep.Ms if derivs else prep.Ms[:, :nb * nb], 3 if derivs else 1)
+        H = S[:, 0].reshape(-1, nb, nb)
+        return (H, 1j * S[:, 1:].reshape(-1, 2, nb, nb)) if derivs else (H, None)
+    nc = 3 * nb * nb if derivs else nb * nb
+    Mc, Msn = h["Mc"][:, :nc], h["Msn"][:, :nc]
+    nk = len(k_cart)
+    H = np.empty((nk, nb * nb), complex)
+    dH = np.empty((nk, 2, nb * nb), complex) if derivs else None
+    for s in range(0, nk, chunk):
+        arg = k_cart[s:s + chunk] @ h["R"].T
+        C = np.cos(arg) @ Mc
+        Sn = np.sin(arg) @ Msn
+        m = nb * nb
+        H[s:s + chunk] = (h["H00"] + C[:, :m]) + 1j * Sn[:, :m]
+        if derivs:
+            dH[s:s + chunk] = (-Sn[:, m:] + 1j * C[:, m:]).reshape(-1, 2, m)
+    return H.reshape(nk, nb, nb), (dH.reshape(nk, 2, nb, nb) if derivs else None)
+
+
+def bloch_sums(k_cart, R_cart, M, n_blocks, chunk=4096):
+    """Σ_R M_R e^{i k·R} for the column blocks of M: returns (nk, n_blocks, ncol) complex.
+
+    M (nR, n_blocks·ncol), real or complex: block 0 is X(R), blocks 1.. are R_a X(R); the caller
+    multiplies the derivative blocks by i. Real M uses real GEMMs with cos/sin (4× fewer flops).
+    """
+    k_cart = np.atleast_2d(k_cart)
+    nk = len(k_cart)
+    out = np.empty((nk, M.shape[1]), complex)
+    for s in range(0, nk, chunk):
+        arg = k_cart[s:s + chunk] @ R_cart.T
+        c, si = np.cos(arg), np.sin(arg)
+        if np.isrealobj(M):
+            out[s:s + chunk] = (c @ M) + 1j * (si @ M)
+        else:
+            out[s:s + chunk] = (c @ M.real - si @ M.imag) + 1j * (c @ M.imag + si @ M.real)
+    return out.reshape(nk, n_blocks, -1)
+
+
+def spinless_hk(k_cart, prep):
+    """Spinless H0(k) (nk, nb, nb) and ∂_x, ∂_y H0(k) (nk, 2, nb, nb), eV and eV·Å, τ = 0 phases.
+
+    H0(k) = Σ_R H0s(R) e^{i k·R}; the centre phases are a k-dependent unitary and do not change
+    eigenvalues or degeneracies (the kernel calls add them, :func:`full_hk`).
+    """
+    return spinless_sums(k_cart, prep, derivs=True)
+
+
+def spinless_energies(k_cart, prep):
+    """Spinless band energies at k (nk, nb), eV."""
+    return np.linalg.eigvalsh(spinless_sums(k_cart, prep, derivs=False)[0])
+
+
+def plane_hamiltonians(prep, periods, kz, grid, offset=(0.0, 0.0)):
+    """Spinless H0(k) (G, G, nb, nb) on the grid k = ((i + o_x) P_x/G, (j + o_y) P_y/G, k_z), eV.
+
+    A 2D FFT: P_a â is a reciprocal vector, so R_a P_a/(2π) is an integer n_a and
+    e^{i k·R} = e^{i k_z R_z + i o·(2π n/G)} e^{2πi (i n_x + j n_y)/G}; H(R) is folded onto the
+    G-grid (exact, no truncation). ``offset`` o in units of the grid spacing.
+    """
+    G = int(grid)
+    R = prep.R_cart
+    n = R[:, :2] * periods[:2] / (2 * np.pi)
+    ni = np.rint(n).astype(np.int64)
+    if np.abs(n - ni).max() > 1e-6:
+        raise InputError("lattice vectors are not commensurate with the slicing box")
+    nb = prep.Hs.shape[1]
+    pre = np.exp(1j * kz * R[:, 2] + 2j * np.pi * (ni @ np.asarray(offset, float)) / G)
+    g = np.zeros((G, G, nb * nb), complex)
+    np.add.at(g, (ni[:, 0] % G, ni[:, 1] % G), pre[:, None] * prep.Hs.reshape(len(R), nb * nb))
+    g = np.fft.ifft2(g, axes=(0, 1)) * (G * G)
+    return g.reshape(G, G, nb, nb)
+
+
+def plane_hamiltonians_at(prep, periods, kz, grid, offset, ij, block=9):
+    """Spinless H0(k) (len(ij), nb, nb) at the points ij (m, 2) int of the grid of
+    :func:`plane_hamiltonians`, without storing the whole grid: the FFT is done ``block`` matrix
+    elements at a time (a fine grid of 512² × 81 elements would need 340 MB)."""
+    G = int(grid)
+    R = prep.R_cart
+    ni = np.rint(R[:, :2] * periods[:2] / (2 * np.pi)).astype(np.int64)
+    nb = prep.Hs.shape[1]
+    pre = np.exp(1j * kz * R[:, 2] + 2j * np.pi * (ni @ np.asarray(offset, float)) / G)
+    flat = pre[:, None] * prep.Hs.reshape(len(R), nb * nb)
+    ij = np.asarray(ij) % G
+    out = np.empty((len(ij), nb * nb), complex)
+    for e in range(0, nb * nb, block):
+        g = np.zeros((G, G, min(block, nb * nb - e)), complex)
+        np.add.at(g, (ni[:, 0] % G, ni[:, 1] % G), flat[:, e:e + block])
+        g = np.fft.ifft2(g, axes=(0, 1)) * (G * G)
+        out[:, e:e + block] = g[ij[:, 0], ij[:, 1]]
+    return out.reshape(len(ij), nb, nb)
+
+
+def plane_energies(prep, periods, kz, grid, offset=(0.0, 0.0)):
+    """Spinless energies on the grid of :func:`plane_hamiltonians`, (G, G, nb) eV."""
+    return np.linalg.eigvalsh(plane_hamiltonians(prep, periods, kz, grid, offset))
+
+
+def plaquette_parities(U, min_overlap=0.3):
+    """Parity of the number of nodes of each adjacent pair inside each plaquette of a periodic grid.
+
+    U : (G, G, nb, nb) eigenvectors (columns, ascending energies) of a PT-symmetric spinless
+    Hamiltonian. The Berry phase of band n around a plaquette is 0 or π, and π exactly when the
+    plaquette holds an odd number of nodes of the pairs (n−1, n) and (n, n+1) together; so the
+    parity of the pair (n, n+1) is p_n = Z_n − p_{n−1} (mod 2), p_{−1} = 0 (a node of a pair is a
+    π-flux for both of its bands). Plaquette (i, j) has corners (i, j), (i+1, j), (i+1, j+1), (i, j+1).
+
+    The sum of the Berry phases of all bands around a plaquette is 0 (mod 2π), so the parity also
+    follows from the bands above: p_n = Σ_{m>n} Z_m; the side whose bands are all reliable is used.
+
+    Returns parity (G, G, nb−1) int, reliable (G, G, nb−1) bool (all bands on one side of the pair
+    have overlaps ≥ min_overlap between neighbouring corners and phases within 0.3 rad of 0 or π).
+    """
+    def ov(A, B):
+        return np.einsum("ijan,ijan->ijn", A.conj(), B)
+    U10 = np.roll(U, -1, 0)
+    U11 = np.roll(U10, -1, 1)
+    U01 = np.roll(U, -1, 1)
+    o = [ov(U, U10), ov(U10, U11), ov(U11, U01), ov(U01, U)]
+    prod = o[0] * o[1] * o[2] * o[3]
+    ph = np.abs(np.angle(prod))
+    Z = (ph > np.pi / 2).astype(int)
+    good = (np.min(np.abs(np.stack(o)), axis=0) >= min_overlap) & (np.minimum(ph, np.pi - ph) < 0.3)
+    below = np.cumsum(Z, -1)[..., :-1] % 2                       # Σ_{m≤n} Z_m
+    below_ok = np.cumprod(good, -1)[..., :-1].astype(bool)
+    above = np.cumsum(Z[..., ::-1], -1)[..., ::-1][..., 1:] % 2  # Σ_{m>n} Z_m
+    above_ok = np.cumprod(good[..., ::-1], -1)[..., ::-1][..., 1:].astype(bool)
+    parity = np.where(below_ok, below, above)
+    return parity, below_ok | above_ok
+
+
+def full_hk(k_cart, prep, soc_scales, soc_mode="exact", k0=None):
+    """Spinful H(k) and ∂H(k) in wannorb's convention (centre phases) for several SOC scales.
+
+    H = H0 + A·Hsoc with H0 assembled from the spinless sums. ``soc_mode='exact'``: Hsoc(k) by its
+    own Bloch sum; ``'taylor'``: Hsoc(k0) + (k − k0)·∇Hsoc(k0) around ``k0`` (exact at k0; the
+    clean limit C(A → 0) depends on Hsoc at k0 only). ∂_z H is set to zero: Ω^{z,xy} needs only
+    ∂_x and ∂_y. Returns a list over soc_scales of (Hk (nk, nw, nw), dHk (nk, 3, nw, nw)).
+    """
+    k_cart = np.atleast_2d(k_cart)
+    nk = len(k_cart)
+    nw = prep.HR0.shape[1]
+    Hs, dHs = spinless_hk(k_cart, prep)
+    H0 = np.zeros((nk, nw, nw), complex)
+    dH0 = np.zeros((nk, 3, nw, nw), complex)
+    for idx in (prep.up, prep.dn):
+        H0[:, idx[:, None], idx[None, :]] = Hs
+        dH0[:, :2, idx[:, None], idx[None, :]] = dHs
+    if soc_mode == "exact":
+        S = bloch_sums(k_cart, prep.R_cart, prep.Msoc, 3)
+        Hso = S[:, 0].reshape(nk, nw, nw)
+        dHso = np.zeros((nk, 3, nw, nw), complex)
+        dHso[:, :2] = 1j * S[:, 1:].reshape(nk, 2, nw, nw)
+    elif soc_mode == "taylor":
+        S = bloch_sums(np.atleast_2d(k0), prep.R_cart, prep.Msoc, 3)[0]
+        h0 = S[0].reshape(nw, nw)
+        g = 1j * S[1:].reshape(2, nw, nw)
+        q = k_cart[:, :2] - np.asarray(k0)[None, :2]
+        Hso = h0[None] + np.einsum("ka,aij->kij", q, g)
+        dHso = np.zeros((nk, 3, nw, nw), complex)
+        dHso[:, :2] = g[None]
+    else:
+        raise InputError(f"soc_mode must be 'exact' or 'taylor', got {soc_mode!r}")
+    out = []
+    for A in soc_scales:
+        out.append(bloch._apply_centres(H0 + A * Hso, dH0 + A * dHso, k_cart, prep.centres))
+    return out
+
+
+def orbital_hall_integrand(k_cart, Hk, dHk, prep, mu, kT, degen_tol, states=None):
+    """Σ_states f(ε − μ) Ω^{z,xy}_n (Eq. (4), orbital) per k-point, (nk,) Å²·ħ, and E (nk, nw) eV.
+
+    wannorb's kernel ``hall_integrands`` on the given H(k), ∂H(k); component [eq4, orbital, z, x, y].
+    ``states``: a slice of the (sorted) states to sum, default all. Ω_n itself always couples state n
+    to every other state.
+    """
+    nk, nw = Hk.shape[:2]
+    phase = bloch.centre_phases(np.atleast_2d(k_cart), prep.centres)
+    E, omega, gap = allocate_outputs(nk, nw, 1)
+    hall_integrands(np.ascontiguousarray(Hk), np.ascontiguousarray(dHk), phase,
+                    np.ascontiguousarray(prep.Xops), float(degen_tol), E, omega, gap)
+    w = omega[:, 0, 0, ORBITAL_Z, X_DIR, Y_DIR, :]
+    f = fermi_dirac(E, mu, kT)
+    if states is not None:
+        f, w = f[:, states], w[:, states]
+    return np.einsum("kn,kn->k", f, w), E
+
+
+# ----------------------------------------------------------------------------------------------
+# piercings in one plane
+# ----------------------------------------------------------------------------------------------
+
+def grid_minima(E, max_gap=np.inf, min_directions=3):
+    """Candidate nodes: grid points of one plane where an adjacent spinless gap is a valley floor.
+
+    E : (G, G, nb) eV. A point is kept for the pair (n, n+1) if E_{n+1} − E_n is ≤ both periodic
+    neighbours along at least ``min_directions`` of the 4 grid lines through it (x, y and the two
+    diagonals; 4 = an ordinary 8-neighbour minimum). With 3, every point on the floor of a narrow
+    valley is kept: a nodal line almost parallel to the plane leaves a long valley that can hold
+    several nodes and only one grid minimum. Returns (ix, iy, n, gap) arrays, gap < max_gap.
+    """
+    gap = np.diff(E, axis=-1)
+    count = np.zeros(gap.shape, np.int8)
+    for dx, dy in ((1, 0), (0, 1), (1, 1), (1, -1)):
+        fwd = np.roll(np.roll(gap, dx, 0), dy, 1)
+        bwd = np.roll(np.roll(gap, -dx, 0), -dy, 1)
+        count += (gap <= fwd) & (gap <= bwd)
+    ismin = (count >= min_directions) & (gap < max_gap)
+    ix, iy, n = np.nonzero(ismin)
+    return ix, iy, n, gap[ix, iy, n]
+
+
+def _pair_gap(E, n):
+    return np.take_along_axis(E, (n + 1)[:, None], 1)[:, 0] - np.take_along_axis(E, n[:, None], 1)[:, 0]
+
+
+def refine_nodes(kxy, kz, bands, prep, step_max, node_tol=NODE_TOL_EV, stop_tol=1e-12, max_iter=120):
+    """Refine in-plane points to degeneracies of spinless bands (n, n+1) by damped Gauss-Newton.
+
+    At k the pair is described by h = d·σ in the basis of its two eigenvectors; to first order
+    d(k + δ) = d0 + J δ with d0 = (0, 0, (E_n − E_{n+1})/2) and J the 3×2 matrix of the pair's
+    velocity matrix elements (Hellmann-Feynman / degenerate perturbation theory). δ = −J⁺ d0,
+    capped by a trust radius (halved on a rejected step). Linear crossings converge quadratically,
+    quadratic touchings (J → 0) linearly.
+
+    kxy (nc, 2) Å⁻¹, kz float, bands (nc,) int. Returns kxy (nc, 2), gap (nc,) eV, converged (nc,)
+    bool (gap < node_tol).
+    """
+    kxy = np.array(kxy, float)
+    bands = np.asarray(bands, int)
+    nc = len(kxy)
+    if nc == 0:
+        return kxy, np.zeros(0), np.zeros(0, bool)
+
+    def evaluate(pts, b):
+        k3 = np.column_stack([pts, np.full(len(pts), kz)])
+        H, dH = spinless_hk(k3, prep)
+        E, U = np.linalg.eigh(H)
+        return E, U, dH, _pair_gap(E, b)
+
+    E, U, dH, gap = evaluate(kxy, bands)
+    trust = np.full(nc, float(step_max))
+    for _ in range(max_iter):
+        act = np.nonzero((gap > stop_tol) & (trust > 1e-14))[0]
+        if len(act) == 0:
+            break
+        b = bands[act]
+        cols = np.stack([b, b + 1], 1)
+        Up = np.take_along_axis(U[act], cols[:, None, :], 2)                       # (na, nb, 2)
+        V = np.einsum("kim,kaij,kjn->kamn", Up.conj(), dH[act], Up)              # (na, 2, 2, 2)
+        J = np.stack([V[:, :, 0, 1].real, -V[:, :, 0, 1].imag,
+                      0.5 * (V[:, :, 0, 0] - V[:, :, 1, 1]).real], axis=1)        # (na, 3, 2)
+        d0 = np.zeros((len(act), 3))
+        d0[:, 2] = -0.5 * gap[act]
+        delta = -np.einsum("kab,kb->ka", np.linalg.pinv(J, rcond=1e-10), d0)
+        norm = np.linalg.norm(delta, axis=1)
+        scale = np.minimum(1.0, trust[act] / np.maximum(norm, 1e-300))
+        delta *= scale[:, None]
+        trial = kxy[act] + delta
+        E2, U2, dH2, gap2 = evaluate(trial, b)
+        ok = gap2 < gap[act]
+        acc = act[ok]
+        kxy[acc], E[acc], U[acc], dH[acc], gap[acc] = trial[ok], E2[ok], U2[ok], dH2[ok], gap2[ok]
+        trust[acc] = np.minimum(step_max, 2.0 * np.linalg.norm(delta[ok], axis=1) + 1e-12)
+        rej = act[~ok]
+        trust[rej] = 0.25 * np.minimum(trust[rej], np.linalg.norm(delta[~ok], axis=1))
+    return kxy, gap, gap < node_tol
+
+
+GRID_OFFSET = (0.2718, 0.1414)   # grid offset in units of the spacing: symmetry lines off the grid lines
+
+
+def _node_parities(nodes, P, grid, offset, nb, count=False):
+    """Parity (G, G, nb−1) of the nodes in each plaquette of the offset grid (or their number)."""
+    cnt = np.zeros((grid, grid, nb - 1), int)
+    for nd in nodes:
+        u = nd["k"][:2] / P[:2] * grid - np.asarray(offset)
+        i, j = np.floor(u).astype(int) % grid
+        cnt[i, j, nd["n"]] += 1
+    return cnt if count else cnt % 2
+
+
+def find_piercings(prep, geom, kz, grid, node_tol=NODE_TOL_EV, max_gap=np.inf, bands=None, merge_tol=None,
+                   offset=GRID_OFFSET, subgrid=8, parity_check=True, local_min_directions=3, e_max=None):
+    """All degeneracies of adjacent spinless bands in the plane k_z, grouped into classes.
+
+    1. Candidates: valley-floor points (:func:`grid_minima`) of the G×G grid (offset by ``offset``
+       spacings), refined by :func:`refine_nodes`; nodes of the same pair closer than ``merge_tol``
+       (default 2 % of the spacing: a quadratic touching accepted at gap 1e-7 eV is located only to
+       ~√(1e-7 eV / curvature)) are one node.
+    2. Completeness (``parity_check``): the Berry phases of the bands around each plaquette give the
+       parity of the number of nodes of every pair inside it (:func:`plaquette_parities`); every
+       plaquette whose parity disagrees with the nodes found, or whose phases are unreliable (an
+       eigenvector turning by ≳ 70° between corners), is searched again for the pairs concerned on a
+       (2·``subgrid``)² grid over the 2×2 plaquettes centred on it, and the check is repeated. Remaining disagreements
+       are reported (``parity_mismatch``); an even number of missed nodes in one plaquette (a
+       vortex-antivortex pair closer than the spacing) is invisible to it.
+    3. Classes: nodes equal modulo the reciprocal lattice (to ``merge_tol``).
+
+    Returns dict: nodes — list of every node in the box (k (3,), n, gap); classes — list of dicts
+    (k (3,), n, E0 eV, gap_other eV, images = nodes of the class found in the box); n_candidates;
+    n_rejected; rejected_min_gap (eV); degenerate_area (fraction of grid points with a gap below
+    node_tol); merge_tol; parity_mismatch_before; parity_mismatch (plaquettes still disagreeing after
+    the second search, away from any node found) and parity_mismatch_next_to_nodes; unreliable
+    (plaquettes with unreliable phases); n_local_searches; bands (the pairs searched: all, or those
+    whose lower band dips below ``e_max`` eV).
+    """
+    P = geom["periods"]
+    G = int(grid)
+    h = max(P[0], P[1]) / G
+    if merge_tol is None:
+        merge_tol = 0.02 * h
+    Hg = plane_hamiltonians(prep, P, kz, G, offset)
+    E, U = np.linalg.eigh(Hg)
+    nb = E.shape[-1]
+    if e_max is not None:              # pairs whose lower band dips below e_max somewhere
+        low = [b for b in range(nb - 1) if E[..., b].min() < e_max]
+        if low and low[-1] + 1 < nb - 1:
+            low.append(low[-1] + 1)     # the pair above too: its nodes limit the disks of the top pair
+        bands = low if bands is None else [b for b in bands if b in low]
+    ix, iy, n, g0 = grid_minima(E, max_gap)
+    if bands is not None:
+        keep = np.isin(n, bands)
+        ix, iy, n, g0 = ix[keep], iy[keep], n[keep], g0[keep]
+    gaps = np.diff(E, axis=-1)
+    degenerate_area = float(np.mean(gaps < node_tol, axis=(0, 1)).max()) if gaps.size else 0.0
+    kxy0 = np.column_stack([(ix + offset[0]) * P[0] / G, (iy + offset[1]) * P[1] / G])
+    nodes = []
+    stats = dict(n_candidates=0, n_rejected=0, rejected_min_gap=np.inf)
+
+    def add(kstart, bands_start, step):
+        if len(kstart) == 0:
+            return
+        kxy, gap, ok = refine_nodes(kstart, kz, bands_start, prep, step_max=step, node_tol=node_tol)
+        kxy = np.mod(kxy, P[:2])
+        stats["n_candidates"] += len(kstart)
+        stats["n_rejected"] += int((~ok).sum())
+        if (~ok).any():
+            stats["rejected_min_gap"] = min(stats["rejected_min_gap"], float(gap[~ok].min()))
+        for i in np.nonzero(ok)[0][np.argsort(gap[ok])]:          # best-converged first
+            k3 = np.array([kxy[i, 0], kxy[i, 1], kz])
+            if any(nd["n"] == bands_start[i] and torus_distance(nd["k"][:2], k3[:2], P) < merge_tol for nd in nodes):
+                continue
+            nodes.append(dict(k=k3, n=int(bands_start[i]), gap=float(gap[i])))
+
+    add(kxy0, n, h)
+    mismatch_before = mismatch = mismatch_near = unreliable = 0
+    n_local = 0
+    if parity_check:
+        par, rel = plaquette_parities(U)
+        if bands is not None:
+            other = [b for b in range(nb - 1) if b not in bands]
+            rel[..., other] = True
+            par[..., other] = 0
+        unreliable = int((~rel).any(-1).sum())
+        # re-search: parity disagrees with the nodes found, or the phases are unreliable
+        badp = ((_node_parities(nodes, P, G, offset, nb) != par) & rel) | ~rel
+        bad = np.argwhere(badp.any(-1))
+        mismatch_before = int(len(bad))
+        n_local = len(bad)
+        if n_local:
+            # the fine grid G·subgrid (same offset in k), restricted to the 2×2 plaquettes centred
+            # on each bad one; its valley floors of the flagged pairs are refined together
+            Gf = G * subgrid
+            of = np.asarray(offset, float) * subgrid
+            shift = np.floor(of).astype(int)
+            of = of - shift
+            m2 = 2 * subgrid
+            s = np.arange(m2) - subgrid // 2
+            loc = np.stack(np.meshgrid(s, s, indexing="ij"), -1).reshape(-1, 2)
+            fine = (bad[:, None, :] * subgrid + shift + loc[None]).reshape(-1, 2)
+            Hf = plane_hamiltonians_at(prep, P, kz, Gf, of, fine)
+            Es = np.linalg.eigvalsh(Hf).reshape(len(bad), m2, m2, nb)
+            kk = ((fine + of) * P[:2] / Gf).reshape(len(bad), m2, m2, 2)
+            gl = np.diff(Es, axis=-1)
+            cnt = np.zeros(gl.shape, np.int8)
+            for dx, dy in ((1, 0), (0, 1), (1, 1), (1, -1)):
+                fwd = np.roll(np.roll(gl, dx, 1), dy, 2)
+                bwd = np.roll(np.roll(gl, -dx, 1), -dy, 2)
+                cnt += (gl <= fwd) & (gl <= bwd)
+            cnt[:, [0, -1], :] = 0
+            cnt[:, :, [0, -1]] = 0
+            cnt *= badp[bad[:, 0], bad[:, 1]][:, None, None, :]
+            q, a_, b_, m_ = np.nonzero(cnt >= local_min_directions)
+            add(kk[q, a_, b_], m_, h / subgrid)
+            bad2 = (_node_parities(nodes, P, G, offset, nb) != par) & rel
+            # a node close to a plaquette edge can turn the eigenvectors by more than 90° between
+            # two corners of the neighbouring plaquette (wrong sign, not caught by the overlap
+            # test); a quadratic touching (|W| = 2) has Berry phase 0: mismatches next to a node
+            # of the same pair are counted apart
+            near = _node_parities(nodes, P, G, offset, nb, count=True) > 0
+            grown = near.copy()
+            for dx in (-1, 0, 1):
+                for dy in (-1, 0, 1):
+                    grown |= np.roll(np.roll(near, dx, 0), dy, 1)
+            mismatch = int((bad2 & ~grown).any(-1).sum())
+            mismatch_near = int((bad2 & grown).any(-1).sum())
+    classes = []
+    for nd in nodes:
+        for c in classes:
+            if c["n"] == nd["n"] and same_class(nd["k"] - c["k"], prep.lattice, tol=merge_tol):
+                c["images"] += 1
+                break
+        else:
+            classes.append(dict(k=nd["k"], n=nd["n"], images=1))
+    if classes:
+        Ek = spinless_energies(np.array([c["k"] for c in classes]), prep)
+        for c, e in zip(classes, Ek):
+            c["E0"] = float(0.5 * (e[c["n"]] + e[c["n"] + 1]))
+            lo = e[c["n"] - 1] if c["n"] > 0 else -np.inf
+            hi = e[c["n"] + 2] if c["n"] + 2 < len(e) else np.inf
+            c["gap_other"] = float(min(e[c["n"]] - lo, hi - e[c["n"] + 1]))
+    rmg = stats["rejected_min_gap"]
+    return dict(nodes=nodes, classes=classes, n_candidates=stats["n_candidates"], n_rejected=stats["n_rejected"],
+                rejected_min_gap=None if not np.isfinite(rmg) else rmg, degenerate_area=degenerate_area,
+                merge_tol=merge_tol, parity_mismatch_before=mismatch_before, parity_mismatch=mismatch,
+                parity_mismatch_next_to_nodes=mismatch_near, unreliable=unreliable, n_local_searches=n_local,
+                bands=bands)
+
+
+# ----------------------------------------------------------------------------------------------
+# one piercing: winding, spin-orbit scale, disk integral
+# ----------------------------------------------------------------------------------------------
+
+def pauli_vector(m):
+    """(..., 2, 2) Hermitian → (..., 3) real Pauli components (Tr m σ_i)/2 and (..., ) trace/2."""
+    x = m[..., 0, 1].real
+    y = -m[..., 0, 1].imag
+    z = 0.5 * (m[..., 0, 0] - m[..., 1, 1]).real
+    return np.stack([x, y, z], -1), 0.5 * (m[..., 0, 0] + m[..., 1, 1]).real
+
+
+def winding(prep, k0, n, radius, n_angles=64):
+    """Winding number W of the pair (n, n+1) around k0 and the projected L_z, on a loop in the plane.
+
+    W = the number of turns of the lower band's pseudospin d̂ (in the basis of the pair at k0,
+    d̂ = −⟨σ⟩) around the axis ℓ̂ of the projected L_z = ℓ_0 + ℓ·σ, counter-clockwise in
+    (k_x, k_y). Returns dict(W int, W_raw float, ell |ℓ| (ħ), ell_trace ℓ_0, min_weight — smallest
+    norm of the projected eigenvector on the loop (≈ 1 when the loop is small enough),
+    off_axis — largest |d̂·ℓ̂| (≈ 0 for a PT-symmetric pair)).
+    """
+    H0, _ = spinless_hk(np.atleast_2d(k0), prep)
+    _, U0 = np.linalg.eigh(H0[0])
+    Wb = U0[:, [n, n + 1]]
+    ellv, ell0 = pauli_vector(Wb.conj().T @ prep.Lz @ Wb)
+    ell = float(np.linalg.norm(ellv))
+    th = 2 * np.pi * np.arange(n_angles) / n_angles
+    ks = np.asarray(k0)[None] + radius * np.column_stack([np.cos(th), np.sin(th), np.zeros_like(th)])
+    H, _ = spinless_hk(ks, prep)
+    _, U = np.linalg.eigh(H)
+    w = np.einsum("im,ki->km", Wb.conj(), U[:, :, n])                 # components of u_n on (a, b)
+    weight = np.einsum("km,km->k", w.conj(), w).real
+    sig, _ = pauli_vector(np.einsum("km,kn->kmn", w, w.conj()) / weight[:, None, None])
+    d = -sig
+    if ell > 1e-8:
+        axis = ellv / ell
+    else:                                   # no L_z on the pair: use the normal of the d̂ plane
+        axis = np.linalg.svd(d)[2][-1]
+    e1 = np.cross(axis, [1.0, 0, 0] if abs(axis[0]) < 0.9 else [0, 1.0, 0])
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(axis, e1)
+    psi = np.arctan2(d @ e2, d @ e1)
+    dpsi = np.diff(np.append(psi, psi[0]))
+    dpsi = (dpsi + np.pi) % (2 * np.pi) - np.pi
+    W_raw = float(dpsi.sum() / (2 * np.pi))
+    return dict(W=int(np.rint(W_raw)), W_raw=W_raw, ell=ell, ell_trace=float(ell0),
+                min_weight=float(weight.min()), off_axis=float(np.abs(d @ axis).max()))
+
+
+def soc_gap_per_scale(prep, k0, n, probe=1e-4):
+    """Spin-orbit gap between the two Kramers pairs of the spinless pair (n, n+1) at k0 per unit A
+    (eV), from H0 + probe·Hsoc (first order). States 2n … 2n+3 of the spinful spectrum."""
+    (Hk, _), = full_hk(np.atleast_2d(k0), prep, [probe], "exact")
+    E = np.linalg.eigvalsh(Hk[0])
+    return float((E[2 * n + 2] - E[2 * n + 1]) / probe)
+
+
+def ring_gaps(prep, k0, n, radius, n_angles=32, M=None):
+    """On the closed curve k0 + radius·M·(cos θ, sin θ) (a circle for M = 1): the smallest spinless
+    gap E_{n+1} − E_n and the smallest gap between the pair and the other bands
+    (E_n − E_{n−1}, E_{n+2} − E_{n+1}), eV."""
+    M = np.eye(2) if M is None else M
+    th = 2 * np.pi * (np.arange(n_angles) + 0.5) / n_angles
+    q = radius * np.column_stack([np.cos(th), np.sin(th)]) @ M.T
+    ks = np.asarray(k0)[None] + np.column_stack([q, np.zeros(n_angles)])
+    E = spinless_energies(ks, prep)
+    other = np.inf
+    if n > 0:
+        other = min(other, (E[:, n] - E[:, n - 1]).min())
+    if n + 2 < E.shape[1]:
+        other = min(other, (E[:, n + 2] - E[:, n + 1]).min())
+    return float((E[:, n + 1] - E[:, n]).min()), float(other)
+
+
+def node_jacobian(prep, k0, n):
+    """J (3, 2), eV·Å: d(k0 + q) ≈ J q for the pair (n, n+1) at a node k0, d the pseudospin vector of
+    the pair in the basis of its eigenvectors at k0 (degenerate perturbation theory). Its singular
+    values are the principal slopes of the cone (basis independent)."""
+    H, dH = spinless_hk(np.atleast_2d(k0), prep)
+    _, U = np.linalg.eigh(H[0])
+    Up = U[:, [n, n + 1]]
+    V = np.einsum("im,aij,jn->amn", Up.conj(), dH[0], Up)
+    return np.stack([V[:, 0, 1].real, -V[:, 0, 1].imag, 0.5 * (V[:, 0, 0] - V[:, 1, 1]).real], axis=0)
+
+
+def radial_rule(r_in, r_out, gl_order=4):
+    """Gauss-Legendre rule in u = ln r on r_in < r < r_out, panels of width ln 2 counted from r_out.
+
+    Returns r (nr,) Å⁻¹, weights (nr,) Å⁻² for ∫ r dr (= ∫ r² du), panel index (nr,) (0 = outermost).
+    """
+    L = np.log(r_out / r_in)
+    n_pan = max(1, int(np.ceil(L / np.log(2.0) - 1e-9)))
+    x, wx = np.polynomial.legendre.leggauss(gl_order)
+    us, ws, ps = [], [], []
+    for p in range(n_pan):
+        hi = np.log(r_out) - p * np.log(2.0)
+        lo = max(hi - np.log(2.0), np.log(r_in))
+        u = 0.5 * (hi + lo) + 0.5 * (hi - lo) * x
+        us.append(u)
+        ws.append(0.5 * (hi - lo) * wx * np.exp(2 * u))
+        ps.append(np.full(gl_order, p))
+    u = np.concatenate(us)
+    return np.exp(u), np.concatenate(ws), np.concatenate(ps)
+
+
+ANGLE_OFFSET = 0.2718281828      # rad: keeps the angular nodes off the mirror lines of the plane
+
+
+def disk_integral(prep, k0, n, mu, kT, r_disk, soc_gap=None, a_tol=5e-3, max_reductions=3, **kw):
+    """:func:`disk_integral_at` with the spin-orbit gap reduced (÷4, at most ``max_reductions``
+    times, not below ``min_soc_gap``) until the A check |C(A/2) − C(A)| ≤ a_tol·max(1, |C|) holds.
+
+    Needed where the line's own spin-orbit matrix element ℓ is small: spin-orbit mixing with the
+    other bands then adds to C terms ∝ A/ℓ² that only a smaller A suppresses. The result has
+    ``a_reductions`` (how many) and a flag if the check still fails.
+    """
+    res = disk_integral_at(prep, k0, n, mu, kT, r_disk, soc_gap=soc_gap, **kw)
+    tries = 0
+    min_gap = kw.get("min_soc_gap", 1e-7)
+    while (abs(res["C_half_A"] - res["C"]) > a_tol * max(1.0, abs(res["C"])) and tries < max_reductions
+           and res["soc_gap"] / 4 >= min_gap and not res["notes"]):
+        tries += 1
+        res = disk_integral_at(prep, k0, n, mu, kT, r_disk, soc_gap=res["soc_gap"] / 4, **kw)
+    res["a_reductions"] = tries
+    if abs(res["C_half_A"] - res["C"]) > a_tol * max(1.0, abs(res["C"])):
+        res["flags"].append("A check failed")
+    return res
+
+
+def disk_integral_at(prep, k0, n, mu, kT, r_disk, soc_gap=None, degen_tol=DEGEN_TOL_EV, n_angles=16,
+                     max_angles=128, angle_tol=2e-3, gl_order=4, soc_mode="taylor", a_max=4.0,
+                     inner_fraction=0.1, gap_other=np.inf, all_states=False, max_aspect=50.0,
+                     min_soc_gap=1e-7):
+    """C = ∫ dk_x dk_y Σ_states f Ω^{z,orbital,xy} over a neighbourhood of the piercing k0 of (n, n+1).
+
+    States: the four states 2n … 2n+3 of the line (its two Kramers pairs, the spinful states of the
+    spinless bands n, n+1 at small A), or all states with ``all_states``; nodes of other pairs at the
+    same k0 (several doublets on one symmetry axis) would otherwise be counted in each other's disks.
+    Every other node found is outside the domain (``r_disk`` is limited by the caller).
+
+    Domain: k = k0 + r_disk·M·u, |u| ≤ 1. For a linear crossing (edge gap ∝ r^p with p < 1.5)
+    M = [v₁ σ₂/σ₁, v₂] from the singular vectors/values of :func:`node_jacobian`: the cone
+    |d| = |J q| is isotropic in u and the ellipse (semi-axes r_disk σ₂/σ₁ ≤ r_disk, aspect capped at
+    ``max_aspect``) lies inside the disk. Otherwise (quadratic touchings) M = 1, a disk.
+
+    Spin-orbit scale: A such that the gap between the pair's two Kramers pairs at k0 is ``soc_gap``
+    (default 1 % of the smaller of the spinless gap on the domain edge and the gap to the other bands,
+    ``gap_other``, at most 1 meV, at least ``min_soc_gap``), A ≤ a_max. The kernel's degeneracy
+    tolerance is min(degen_tol, soc_gap/10) (clean limit: tolerance ≪ spin-orbit gap; Kramers pairs
+    are degenerate to ~1e-13 eV in TR+I models, checked at k0). A third band at δ gives corrections
+    ∝ soc_gap/δ, linear in A: C_extrap = 2 C(A/2) − C(A) is reported too.
+
+    Quadrature: Gauss-Legendre in ln|u| (:func:`radial_rule`) from ρ_in = inner_fraction·ρ_t (ρ_t:
+    where the spinless gap equals the spin-orbit gap at A/2, from the power law between |u| = 1 and
+    1/8) to 1, the central part at its centre value; angles θ_j = θ0 + 2πj/N, N doubled from
+    ``n_angles`` (nested) until |C_N − C_{N/2}| ≤ angle_tol·max(1, |C|) or N = max_angles. The same
+    points are summed at A and A/2 (A check) and without the outermost ln 2 panel (radius check:
+    the domain scaled by ½).
+
+    Returns dict: C, C_half_A, C_half_r, C_half_angles, C_extrap (dimensionless), A, soc_gap,
+    soc_gap_per_A, gap_edge, gap_other, degen_tol (eV), power, aspect, r_tube (Å⁻¹, along the long
+    axis), r_disk, n_angles, n_points, flags (failed checks), notes (e.g. A capped at a_max).
+    """
+    flags, notes = [], []
+    k0 = np.asarray(k0, float)
+    g_edge, o_edge = ring_gaps(prep, k0, n, r_disk)
+    g_8, o_8 = ring_gaps(prep, k0, n, r_disk / 8)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.log(max(g_edge, 1e-300) / max(g_8, 1e-300)) / np.log(8.0)
+    M = np.eye(2)
+    aspect = 1.0
+    _, s, vt = np.linalg.svd(node_jacobian(prep, k0, n))
+    if s[1] > 0:                   # try the ellipse of the cone; keep it where the gap is linear in |u|
+        asp = min(s[0] / s[1], max_aspect)
+        Mt = np.column_stack([vt[0] / asp, vt[1]])
+        ge, oe = ring_gaps(prep, k0, n, r_disk, M=Mt)
+        g8, o8 = ring_gaps(prep, k0, n, r_disk / 8, M=Mt)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pt = np.log(max(ge, 1e-300) / max(g8, 1e-300)) / np.log(8.0)
+        if np.isfinite(pt) and pt < 1.5:
+            M, aspect, p, g_edge, o_edge, g_8, o_8 = Mt, asp, pt, ge, oe, g8, o8
+    gap_other = min(gap_other, o_edge, o_8)
+    if not np.isfinite(p) or p < 0.5:
+        flags.append(f"edge gap not growing (p={p:.2f})")
+        p = 1.0
+    p = min(p, 4.0)
+    slope = soc_gap_per_scale(prep, k0, n)
+    if soc_gap is None:
+        soc_gap = float(np.clip(0.01 * min(g_edge, gap_other), min_soc_gap, SOC_GAP_MAX_EV))
+    soc_gap = max(float(soc_gap), min_soc_gap)
+    if slope * a_max < soc_gap:
+        notes.append(f"weak spin-orbit gap ({slope:.2e} eV per unit A): A = a_max")
+        A = a_max
+        soc_gap = max(slope * A, 0.0)
+    else:
+        A = soc_gap / slope
+    tol = min(degen_tol, 0.1 * soc_gap)
+    (Hk0, _), = full_hk(k0[None], prep, [A], soc_mode, k0=k0)
+    E0 = np.linalg.eigvalsh(Hk0[0])
+    if np.abs(E0[1::2] - E0[0::2]).max() > 0.01 * tol:
+        flags.append("Kramers pairs split at k0 by more than 1 % of the tolerance")
+    # tube radius: where the smallest spinless gap on the curve |u| = ρ equals the gap at A/2,
+    # from rings at ρ = 8^-k (log-log interpolation, the last slope extrapolated)
+    target = 0.5 * soc_gap
+    rhos, gs = [1.0, 0.125], [g_edge, g_8]
+    while gs[-1] > target and len(rhos) < 8:
+        rhos.append(rhos[-1] / 8)
+        gs.append(ring_gaps(prep, k0, n, r_disk * rhos[-1], M=M)[0])
+    lr, lg = np.log(rhos), np.log(np.maximum(gs, 1e-300))
+    if gs[-1] <= target:
+        i = int(np.nonzero(np.asarray(gs) <= target)[0][0])
+        t = (np.log(target) - lg[i - 1]) / (lg[i] - lg[i - 1])
+        rho_t = float(np.exp(lr[i - 1] + t * (lr[i] - lr[i - 1])))
+    else:
+        slope_g = max((lg[-2] - lg[-1]) / (lr[-2] - lr[-1]), 0.5)
+        rho_t = float(np.exp(lr[-1] + (np.log(target) - lg[-1]) / slope_g))
+    rho_in = min(rho_t * inner_fraction, 0.25)
+    rho, wr, pan = radial_rule(rho_in, 1.0, gl_order)
+    jac = r_disk ** 2 * abs(np.linalg.det(M))
+    outer = pan == 0
+    states = None if all_states else slice(2 * n, 2 * n + 4)
+
+    def integrand(ks):
+        out = []
+        for Hk, dHk in full_hk(ks, prep, [A, 0.5 * A], soc_mode, k0=k0):
+            out.append(orbital_hall_integrand(ks, Hk, dHk, prep, mu, kT, tol, states)[0])
+        return out
+
+    def values(theta):
+        u = np.stack([np.cos(theta), np.sin(theta)], -1)
+        q = (rho[:, None, None] * u[None]).reshape(-1, 2) @ M.T * r_disk
+        ks = k0[None] + np.column_stack([q, np.zeros(len(q))])
+        return [s.reshape(len(rho), len(theta)) for s in integrand(ks)]
+
+    centre = [float(s[0]) for s in integrand(k0[None])]
+    acc = np.zeros(3)          # running sums: [A, A/2, A without the outer panel]
+    N = int(n_angles)
+    new_theta = ANGLE_OFFSET + 2 * np.pi * np.arange(N) / N
+    history = []
+    n_points = 1
+    while True:
+        sA, sA2 = values(new_theta)
+        n_points += sA.size
+        acc += [wr @ sA.sum(1), wr @ sA2.sum(1), wr[~outer] @ sA[~outer].sum(1)]
+        C_N = jac * (np.pi * rho_in ** 2 * np.array([centre[0], centre[1], centre[0]]) + acc * (2 * np.pi / N))
+        history.append(C_N)
+        if len(history) >= 2 and abs(C_N[0] - history[-2][0]) <= angle_tol * max(1.0, abs(C_N[0])):
+            break
+        if 2 * N > max_angles:
+            if len(history) >= 2:
+                flags.append(f"angles not converged at N={N}")
+            break
+        new_theta = ANGLE_OFFSET + 2 * np.pi * (np.arange(N) + 0.5) / N
+        N *= 2
+    C, C_half_A, C_half_r = (float(x) for x in history[-1])
+    C_half_angles = float(history[-2][0]) if len(history) >= 2 else float("nan")
+    return dict(C=C, C_half_A=C_half_A, C_half_r=C_half_r, C_half_angles=C_half_angles,
+                C_extrap=2 * C_half_A - C, A=float(A), soc_gap=float(soc_gap), soc_gap_per_A=float(slope),
+                gap_edge=g_edge, gap_other=float(gap_other), degen_tol=float(tol), power=float(p),
+                aspect=float(aspect), r_tube=float(rho_t * r_disk), r_disk=float(r_disk), n_angles=N,
+                n_points=int(n_points), flags=flags, notes=notes)
+
+
+# ----------------------------------------------------------------------------------------------
+# symmetry of the planes
+# ----------------------------------------------------------------------------------------------
+
+def plane_operations(model, check_scales=(1.0, 0.37)):
+    """k-space operations M (Cartesian, orthogonal) with M ẑ = ẑ that leave the integrand
+    Σ f Ω^{z,xy} invariant: crystal rotations R with R ẑ = ẑ, and −R (R combined with time reversal)
+    for R ẑ = −ẑ. Each operation is checked on the model (``wannorb.symmetry.valid_operations``:
+    energies and the whole integrand tensor at random k) at every scale in ``check_scales``, so both
+    H0 and Hsoc respect it. For such M, Ω^{z,xy}(Mk) = det(M)² Ω^{z,xy}(k) (tensor rule of
+    ``wannorb.symmetry``; L_z and Ω_z both transform with det(M)).
+
+    Returns (ops (ng, 3, 3), time_reversal_ok bool, point-group symbol).
+    """
+    from .symmetry import crystal_operations, valid_operations
+    W, R, pg, _ = crystal_operations(model)
+    Xops = operator_stack(model, ("orbital",))
+    keep = np.ones(len(W), bool)
+    tr = True
+    for s in check_scales:
+        k, t = valid_operations(model, W, R, Xops, soc_scale=s)
+        keep &= k
+        tr &= t
+    ops = []
+    for Rg in R[keep]:
+        z = Rg @ np.array([0.0, 0.0, 1.0])
+        if np.allclose(z, [0, 0, 1], atol=1e-8):
+            ops.append(Rg)
+        elif tr and np.allclose(z, [0, 0, -1], atol=1e-8):
+            ops.append(-Rg)
+    ops = np.unique(np.round(np.array(ops), 10), axis=0) if ops else np.eye(3)[None]
+    return ops, bool(tr), pg
+
+
+def class_orbits(classes, ops, lattice, tol=1e-5):
+    """Group piercing classes into orbits of the plane operations.
+
+    classes: list of dicts with k (3,) and n. Returns a list of orbits, each a dict: members (indices
+    into classes), expected (number of distinct images {M k} modulo the in-plane lattice).
+    """
+    orbit_of = [-1] * len(classes)
+    orbits = []
+    for i, c in enumerate(classes):
+        if orbit_of[i] >= 0:
+            continue
+        images = []
+        for M in ops:
+            gk = M @ c["k"]
+            if not any(same_class(gk - x, lattice, tol=tol) for x in images):
+                images.append(gk)
+        members = []
+        for j, d in enumerate(classes):
+            if orbit_of[j] < 0 and d["n"] == c["n"] and any(same_class(d["k"] - x, lattice, tol=tol) for x in images):
+                orbit_of[j] = len(orbits)
+                members.append(j)
+        orbits.append(dict(members=members, expected=len(images)))
+    return orbits
+
+
+# ----------------------------------------------------------------------------------------------
+# the census
+# ----------------------------------------------------------------------------------------------
+
+def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_EV, node_tol=NODE_TOL_EV,
+           time_reversal=True, symmetry=True, soc_mode="taylor", n_angles=16, max_angles=256, gl_order=4,
+           occupation_cut=1e-7, margin=5e-3, loop_fraction=0.02, disk_stride=1, parity_check=True,
+           progress=None):
+    """Clean-limit σ^z_xy(Eq. (4), orbital) of ``model`` as the sum over spinless nodal lines, Eq. (1).
+
+    Parameters
+    ----------
+    model : TBModel with a separate spin-orbit term (Hsoc) and a spin-diagonal H0
+    mu, kT : eV
+    n_planes : number N of midpoint planes k_z = (j + ½) g_z / N over one period g_z
+    grid : G — each plane's gap grid is G×G over the box [0,P_x)×[0,P_y)
+    r_max : largest disk radius, Å⁻¹ (default 0.04·min(P_x, P_y)); each disk is also limited to
+        0.45 × the distance to the nearest other node of the plane (any band pair)
+    time_reversal : compute planes j < N/2 only and count them twice (k_z → −k_z); N must be even
+    symmetry : integrate one class per orbit of the plane operations (:func:`plane_operations`)
+        and weight it by the orbit size
+    soc_mode : 'taylor' (default) or 'exact' spin-orbit term inside the disks (:func:`full_hk`)
+    n_angles, max_angles, gl_order : disk quadrature (:func:`disk_integral`)
+    occupation_cut, margin : classes with f(E0 − margin − μ) < occupation_cut are not integrated
+        (their line states are empty; C = 0), and only the pairs whose lower band comes below
+        μ + margin + kT·ln(1/occupation_cut) somewhere in the plane (plus the pair above) are searched
+    disk_stride : integrate the disks on every ``disk_stride``-th computed plane only (0: none); the
+        prediction is then Σ C_topo (the analytic values), the disks serve as a check
+    parity_check : the Berry-phase completeness check and second search of :func:`find_piercings`
+    loop_fraction : radius of the winding loop in units of the disk radius
+    progress : callable(str) or None
+
+    Returns
+    -------
+    dict with prediction ((ħ/e) S/cm, from the disk integrals), prediction_topo (from C_topo),
+    checks["prediction_hybrid"] (C_topo for the flagged piercings, the disk value elsewhere),
+    plane_kz, plane_sum / plane_sum_topo (Σ over classes of C per plane, orbit-weighted),
+    piercings (one record per orbit: kz_index, k, n, E0, E0_minus_mu, weight = orbit size,
+    found (classes of the orbit found), images (in the box, per class), occupation, W, ell,
+    C_topo, integrated, C and, if integrated, the checks of :func:`disk_integral`),
+    geometry, symmetry, settings, checks (aggregate), cost (s), warnings.
+    """
+    t0 = time.time()
+    if not np.any(model.Hsoc):
+        raise InputError(f"{model.name} has no separate spin-orbit term; the census needs H0 and Hsoc")
+    prep = prepare(model)
+    geom = slicing_geometry(model.lattice)
+    P = geom["periods"]
+    if r_max is None:
+        r_max = 0.04 * min(P[0], P[1])
+    n_planes = int(n_planes)
+    if time_reversal and n_planes % 2:
+        raise InputError("time_reversal folding needs an even number of planes")
+    if symmetry or time_reversal:
+        ops, tr_ok, pg = plane_operations(model)
+        if time_reversal and not tr_ok:
+            raise InputError(f"{model.name} fails the time-reversal check; run with time_reversal=False")
+        if not symmetry:
+            ops = np.eye(3)[None]
+    else:
+        ops, tr_ok, pg = np.eye(3)[None], None, None
+    kz_all = (np.arange(n_planes) + 0.5) * geom["g_z"] / n_planes
+    todo = range(n_planes // 2) if time_reversal else range(n_planes)
+    dkz = geom["g_z"] / n_planes
+    pierc, warnings, plane_info = [], [], []
+    plane_sum, plane_topo = np.zeros(n_planes), np.zeros(n_planes)
+    cost = dict(find=0.0, disks=0.0, disk_points=0, candidates=0, rejected=0, disks_integrated=0)
+    for j in todo:
+        kz = kz_all[j]
+        t1 = time.time()
+        e_max = mu + margin + (kT * np.log(1.0 / occupation_cut) if kT > 0 else 0.0)
+        found = find_piercings(prep, geom, kz, grid, node_tol=node_tol, e_max=e_max, parity_check=parity_check)
+        plane_info.append(dict(kz_index=int(j), kz=float(kz), n_classes=len(found["classes"]),
+                               n_nodes=len(found["nodes"]), bands=found["bands"],
+                               parity_mismatch_before=found["parity_mismatch_before"],
+                               parity_mismatch=found["parity_mismatch"],
+                               parity_mismatch_next_to_nodes=found["parity_mismatch_next_to_nodes"],
+                               unreliable=found["unreliable"], time=0.0))
+        cost["find"] += time.time() - t1
+        cost["candidates"] += found["n_candidates"]
+        cost["rejected"] += found["n_rejected"]
+        if found["degenerate_area"] > 0.01:
+            warnings.append(f"plane {j}: a band pair is degenerate on {found['degenerate_area']:.1%} of the grid")
+        allk = np.array([nd["k"][:2] for nd in found["nodes"]]).reshape(-1, 2)
+        classes = found["classes"]
+        for orb in class_orbits(classes, ops, prep.lattice, tol=found["merge_tol"]):
+            c = classes[orb["members"][0]]
+            if len(orb["members"]) != orb["expected"]:
+                warnings.append(f"plane {j}: orbit of the node of bands {c['n']},{c['n'] + 1} at "
+                                f"{np.round(c['k'], 4).tolist()} has {len(orb['members'])} of {orb['expected']} members")
+            d = torus_distance(allk, c["k"][:2], P)
+            d = d[d > 1e-6]
+            d_nb = float(d.min()) if len(d) else np.inf
+            r_disk = min(r_max, 0.45 * d_nb)
+            occ = float(fermi_dirac(c["E0"], mu, kT))
+            rec = dict(kz_index=int(j), kz=float(kz), k=[float(x) for x in c["k"]], n=c["n"], E0=c["E0"],
+                       E0_minus_mu=c["E0"] - mu, weight=orb["expected"], found=len(orb["members"]),
+                       images=[classes[i]["images"] for i in orb["members"]],
+                       images_expected=geom["images_per_class"], gap_other_k0=c["gap_other"],
+                       d_neighbour=d_nb, occupation=occ)
+            rho = loop_fraction * r_disk
+            for _ in range(4):          # shrink the loop until the pair's subspace is kept
+                wd = winding(prep, c["k"], c["n"], rho)
+                if wd["min_weight"] > 0.99:
+                    break
+                rho /= 4
+            rec["loop_radius"] = float(rho)
+            rec.update(W=wd["W"], W_raw=wd["W_raw"], ell=wd["ell"], loop_weight=wd["min_weight"],
+                       off_axis=wd["off_axis"])
+            rec["C_topo"] = float(-2 * np.pi * wd["W"] * wd["ell"] * occ)
+            if c["gap_other"] < 1e-4:
+                warnings.append(f"plane {j}: node of bands {c['n']},{c['n'] + 1} at {rec['k']} touches a third band")
+            do_disk = disk_stride > 0 and j % disk_stride == 0
+            if float(fermi_dirac(c["E0"] - margin, mu, kT)) < occupation_cut or not do_disk:
+                rec.update(integrated=False, C=0.0 if do_disk else rec["C_topo"], disk_skipped=not do_disk)
+            else:
+                t2 = time.time()
+                rec.update(disk_integral(prep, c["k"], c["n"], mu, kT, r_disk, degen_tol=degen_tol,
+                                         n_angles=n_angles, max_angles=max_angles, gl_order=gl_order,
+                                         soc_mode=soc_mode, gap_other=c["gap_other"]))
+                rec["integrated"] = True
+                cost["disks"] += time.time() - t2
+                cost["disk_points"] += rec["n_points"]
+                cost["disks_integrated"] += 1
+            pierc.append(rec)
+            plane_sum[j] += rec["weight"] * rec["C"]
+            plane_topo[j] += rec["weight"] * rec["C_topo"]
+        plane_info[-1]["time"] = time.time() - t1
+        if found["parity_mismatch"]:
+            warnings.append(f"plane {j}: {found['parity_mismatch']} plaquettes with an odd number of "
+                            "nodes not found (Berry-phase parity)")
+        if time_reversal:
+            plane_sum[n_planes - 1 - j] = plane_sum[j]
+            plane_topo[n_planes - 1 - j] = plane_topo[j]
+        if progress is not None:
+            progress(f"plane {j + 1}/{len(todo)} k_z = {kz:.4f} 1/Å: {len(classes)} classes in "
+                     f"{sum(1 for p in pierc if p['kz_index'] == j)} orbits, "
+                     f"Σ C = {plane_sum[j]:.4f}, {time.time() - t0:.1f} s")
+    integ = [p for p in pierc if p["integrated"]]
+    fold = 2.0 if time_reversal else 1.0
+
+    def total(key):
+        return PREFACTOR * dkz * fold * float(sum(p["weight"] * p[key] for p in integ))
+
+    bad = [p for p in integ if p["flags"]]
+    checks = dict(
+        n_orbits=len(pierc), n_integrated=len(integ),
+        prediction_hybrid=PREFACTOR * dkz * fold * float(sum(p["weight"] * (p["C_topo"] if p["flags"] else p["C"])
+                                                             for p in integ)),
+        flagged_contribution=PREFACTOR * dkz * fold * float(sum(p["weight"] * p["C"] for p in bad)),
+        flagged_contribution_topo=PREFACTOR * dkz * fold * float(sum(p["weight"] * p["C_topo"] for p in bad)),
+        prediction_half_A=total("C_half_A"), prediction_half_r=total("C_half_r"),
+        prediction_extrap=total("C_extrap"),
+        prediction_half_angles=total("C_half_angles") if all(np.isfinite(p["C_half_angles"]) for p in integ) else None,
+        max_abs_dC_half_A=max([abs(p["C_half_A"] - p["C"]) for p in integ], default=0.0),
+        max_abs_dC_half_r=max([abs(p["C_half_r"] - p["C"]) for p in integ], default=0.0),
+        n_flagged=sum(1 for p in integ if p["flags"]),
+        n_topo_mismatch=sum(1 for p in integ if abs(p["C"] - p["C_topo"]) > 0.02 * max(1.0, abs(p["C_topo"]))),
+        n_A_check_failed=sum(1 for p in integ if abs(p["C_half_A"] - p["C"]) > 0.01 * max(1.0, abs(p["C"]))),
+        n_r_check_failed=sum(1 for p in integ if abs(p["C_half_r"] - p["C"]) > 0.01 * max(1.0, abs(p["C"]))),
+        n_orbit_incomplete=sum(1 for p in pierc if p["found"] != p["weight"]),
+        n_images_mismatch=sum(1 for p in pierc if any(i != p["images_expected"] for i in p["images"])),
+    )
+    cost["total"] = time.time() - t0
+    topo = PREFACTOR * dkz * fold * float(sum(p["weight"] * p["C_topo"] for p in pierc))
+    checks["disk_vs_topo_on_integrated"] = PREFACTOR * dkz * fold * float(
+        sum(p["weight"] * (p["C"] - p["C_topo"]) for p in integ))
+    return dict(
+        prediction=total("C") if disk_stride == 1 else topo,
+        prediction_source="disk integrals" if disk_stride == 1 else "analytic C_topo (disks on a subset)",
+        prediction_topo=topo, planes=plane_info,
+        plane_kz=kz_all.tolist(), plane_sum=plane_sum.tolist(), plane_sum_topo=plane_topo.tolist(),
+        piercings=pierc,
+        geometry={k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in geom.items()},
+        symmetry=dict(n_plane_operations=len(ops), point_group=pg, time_reversal_ok=tr_ok),
+        settings=dict(mu=float(mu), kT=float(kT), n_planes=n_planes, grid=int(grid), r_max=float(r_max),
+                      degen_tol=degen_tol, node_tol=node_tol, time_reversal=time_reversal, symmetry=symmetry,
+                      soc_mode=soc_mode, n_angles=n_angles, max_angles=max_angles, gl_order=gl_order,
+                      occupation_cut=occupation_cut, margin=margin, loop_fraction=loop_fraction,
+                      disk_stride=disk_stride, parity_check=parity_check,
+                      model=model.name, params=dict(model.params)),
+        checks=checks, cost=cost, warnings=warnings,
+    )
