@@ -29,17 +29,8 @@ import time
 import numpy as np
 
 from wannorb import api, nodal
+from wannorb.commands.common import parse_params
 from wannorb.errors import InputError
-
-
-def parse_params(items):
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise InputError(f"--param must be NAME=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        out[k.strip()] = float(v)
-    return out
 
 
 def mu_at_filling(model, filling, kT, nk, soc_scale):
@@ -166,4 +157,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (InputError, FileNotFoundError, ValueError) as exc:   # one line, no traceback
+        sys.exit(f"nodal_census: error: {exc}")

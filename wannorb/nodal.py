@@ -447,6 +447,18 @@ def orbital_hall_integrand(k_cart, Hk, dHk, prep, mu, kT, degen_tol, states=None
 # piercings in one plane
 # ----------------------------------------------------------------------------------------------
 
+def valley_directions(gap, axes):
+    """Number of the 4 grid lines through each point (x, y and the two diagonals over the two
+    ``axes``, periodic) along which ``gap`` is ≤ both neighbours; int8 array shaped like ``gap``."""
+    ax, ay = axes
+    count = np.zeros(gap.shape, np.int8)
+    for dx, dy in ((1, 0), (0, 1), (1, 1), (1, -1)):
+        fwd = np.roll(np.roll(gap, dx, ax), dy, ay)
+        bwd = np.roll(np.roll(gap, -dx, ax), -dy, ay)
+        count += (gap <= fwd) & (gap <= bwd)
+    return count
+
+
 def grid_minima(E, max_gap=np.inf, min_directions=3):
     """Candidate nodes: grid points of one plane where an adjacent spinless gap is a valley floor.
 
@@ -457,11 +469,7 @@ def grid_minima(E, max_gap=np.inf, min_directions=3):
     several nodes and only one grid minimum. Returns (ix, iy, n, gap) arrays, gap < max_gap.
     """
     gap = np.diff(E, axis=-1)
-    count = np.zeros(gap.shape, np.int8)
-    for dx, dy in ((1, 0), (0, 1), (1, 1), (1, -1)):
-        fwd = np.roll(np.roll(gap, dx, 0), dy, 1)
-        bwd = np.roll(np.roll(gap, -dx, 0), -dy, 1)
-        count += (gap <= fwd) & (gap <= bwd)
+    count = valley_directions(gap, (0, 1))
     ismin = (count >= min_directions) & (gap < max_gap)
     ix, iy, n = np.nonzero(ismin)
     return ix, iy, n, gap[ix, iy, n]
@@ -630,11 +638,7 @@ def find_piercings(prep, geom, kz, grid, node_tol=NODE_TOL_EV, max_gap=np.inf, b
             Es = np.linalg.eigvalsh(Hf).reshape(len(bad), m2, m2, nb)
             kk = ((fine + of) * P[:2] / Gf).reshape(len(bad), m2, m2, 2)
             gl = np.diff(Es, axis=-1)
-            cnt = np.zeros(gl.shape, np.int8)
-            for dx, dy in ((1, 0), (0, 1), (1, 1), (1, -1)):
-                fwd = np.roll(np.roll(gl, dx, 1), dy, 2)
-                bwd = np.roll(np.roll(gl, -dx, 1), -dy, 2)
-                cnt += (gl <= fwd) & (gl <= bwd)
+            cnt = valley_directions(gl, (1, 2))
             cnt[:, [0, -1], :] = 0
             cnt[:, :, [0, -1]] = 0
             cnt *= badp[bad[:, 0], bad[:, 1]][:, None, None, :]
