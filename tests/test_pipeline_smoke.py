@@ -32,3 +32,8 @@ def test_pipeline_coarse_pt(tmp_path):
     # spin-orbit raises Pt's Fermi level at fixed electron count (issue 4: ~ +70 meV)
     assert 0 < prov["E_F_eV"] - prov["E_F_details"]["E_F_nosoc_eV"] < 0.2
     assert np.isfinite(prov["spread"]["total_A2"])
+    # the stored matrices are the rounded ones the record describes (workflows/compact.py)
+    q = saved["storage"]["quantum_eV"]
+    assert np.array_equal(np.round(H0.real / q) * q, H0.real)
+    assert saved["storage"]["max_eigenvalue_change_eV"]["alpha_soc=1"] <= \
+        saved["storage"]["eigenvalue_bound_eV"]["alpha_soc=1"]

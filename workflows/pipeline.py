@@ -307,6 +307,9 @@ def make(element: str, out: Path, coarse: bool = False, workdir: Path | None = N
             windows={"E_F+-1eV": (E_F_dft - 1.0, E_F_dft + 1.0),
                      "frozen": (E_F_dft + st["froz_window_eV"][0], E_F_dft + st["froz_window_eV"][1])})
         info["centres_A"] = np.asarray(load_system(sysdir).system_up.wannier_centers_cart, float)
+    from . import compact
+    storage = compact.quantize_system(sysdir)   # E_F, band check and SHC below see the stored model
+    storage["command"] = "part of workflows.pipeline (workflows/compact.py)"
     t = time.time()
     calc_gs = GPAW(str(gs), txt=None, legacy_gpaw=True)
     Z = calc_gs.get_number_of_electrons()
@@ -342,6 +345,7 @@ def make(element: str, out: Path, coarse: bool = False, workdir: Path | None = N
         site_local_axes=info["site_local_axes"],
         ws_images=images,
         symmetrization=symmetrization,
+        storage=storage,
         settings=dict(st, structure=materials.STRUCTURES.get(element), coarse=coarse,
                       semicore_bands_skipped=st["ibstart"], num_wann=len(info["orbitals"]),
                       gpaw_route="legacy_gpaw=True for ground state, NSCF and reading",
