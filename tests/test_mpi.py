@@ -136,3 +136,20 @@ def test_sweep_two_ranks_equal_one_rank(tmp_path):
     for m in a["sigma"]:
         for q in a["sigma"][m]:
             assert b["sigma"][m][q] == pytest.approx(a["sigma"][m][q], rel=1e-12, abs=1e-9)
+
+
+def test_nodal_two_ranks_equal_one_rank(tmp_path):
+    """`mpiexec -n 2 wannorb nodal`: the k_z planes dealt out over the ranks, the same census, one writer."""
+    exe = mpiexec()
+    if exe is None:
+        pytest.fail("mpiexec not found: the mpich wheel should provide it")
+    base = ["nodal", "pcubic", "--filling", "2", "--filling-nk", "16", "--planes", "6", "--grid", "24",
+            "--no-progress"]
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    run(wannorb_cmd() + base + ["--output", str(one)], {})
+    p = run([exe, "-n", "2"] + wannorb_cmd() + base + ["--output", str(two)], {})
+    assert p.stdout.count("wrote") == 1
+    a, b = json.loads(one.read_text()), json.loads(two.read_text())
+    assert b["mpi_ranks"] == 2 and len(b["planes"]) == len(a["planes"]) == 3
+    assert b["prediction"] == pytest.approx(a["prediction"], rel=1e-12)
+    assert b["plane_sum"] == pytest.approx(a["plane_sum"], rel=1e-12, abs=1e-12)

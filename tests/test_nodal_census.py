@@ -246,3 +246,25 @@ def test_full_pcubic_census_agrees_with_the_full_zone_sum_at_small_A():
     assert abs(zone[0] - zone[1]) < 0.002 * abs(zone[0])
     assert r["prediction"] == pytest.approx(np.mean(zone), rel=5e-3), (r["prediction"], zone)
     assert r["checks"]["n_flagged"] == 0
+
+
+def test_cli_nodal_two_line_model(tmp_path, capsys):
+    """``wannorb nodal``: the two-line model's closed form (e²/ħ)/(π a) through the command, its JSON
+    (prediction, units) and plot; bad input ends in one line and exit code 2."""
+    import json
+    from wannorb.cli import main
+    out, png = tmp_path / "c.json", tmp_path / "c.png"
+    assert main(["nodal", "pcubic", "--param", "ez=10", "--mu", "0", "--kT", "0", "--planes", "4",
+                 "--grid", "32", "--no-progress", "--output", str(out), "--plot", str(png)]) == 0
+    data = json.loads(out.read_text())
+    exact = LINE / pcubic().params["a"]                  # (e²/ħ)/(π a), (ħ/e) S/cm
+    assert data["prediction"] == pytest.approx(exact, rel=0.01)
+    assert data["prediction_topo"] == pytest.approx(exact, rel=1e-3)
+    assert data["units"]["prediction"] == "(hbar/e) S/cm" and data["mu_source"] == "--mu"
+    assert png.stat().st_size > 0
+    assert "(ħ/e) S/cm" in capsys.readouterr().out
+    for bad, word in ((["--planes", "7"], "--planes"), (["--mu", "nan"], "--mu"), (["--grid", "2.5"], "--grid")):
+        assert main(["nodal", "pcubic", "--param", "ez=10", "--kT", "0", "--no-progress",
+                     "--output", str(out), *(["--mu", "0"] if "--mu" not in bad else []), *bad]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and word in err[0], err

@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "wannorb.commands.screen",
     "wannorb.commands.sweep",
     "wannorb.commands.kmap",
+    "wannorb.commands.nodal",
     "wannorb.edge.cli",
 ]
 

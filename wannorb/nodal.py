@@ -1008,7 +1008,7 @@ def class_orbits(classes, ops, lattice, tol=1e-5):
 def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_EV, node_tol=NODE_TOL_EV,
            time_reversal=True, symmetry=True, soc_mode="taylor", n_angles=16, max_angles=256, gl_order=4,
            occupation_cut=1e-7, margin=5e-3, loop_fraction=0.02, disk_stride=1, parity_check=True,
-           progress=None):
+           progress=None, comm=None):
     """Clean-limit σ^z_xy(Eq. (4), orbital) of ``model`` as the sum over spinless nodal lines, Eq. (1).
 
     Parameters
@@ -1032,6 +1032,8 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
     parity_check : the Berry-phase completeness check and second search of :func:`find_piercings`
     loop_fraction : radius of the winding loop in units of the disk radius
     progress : callable(str) or None
+    comm : MPI communicator or None; the planes are dealt out over its ranks (every rank returns the
+        same result; ``cost`` then sums the time of all ranks)
 
     Returns
     -------
@@ -1065,32 +1067,33 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
     kz_all = (np.arange(n_planes) + 0.5) * geom["g_z"] / n_planes
     todo = range(n_planes // 2) if time_reversal else range(n_planes)
     dkz = geom["g_z"] / n_planes
-    pierc, warnings, plane_info = [], [], []
-    plane_sum, plane_topo = np.zeros(n_planes), np.zeros(n_planes)
-    cost = dict(find=0.0, disks=0.0, disk_points=0, candidates=0, rejected=0, disks_integrated=0)
-    for j in todo:
+    e_max = mu + margin + (kT * np.log(1.0 / occupation_cut) if kT > 0 else 0.0)
+
+    def do_plane(j):
+        """Find, classify and integrate the piercings of plane j: (info, records, warnings, cost)."""
         kz = kz_all[j]
         t1 = time.time()
-        e_max = mu + margin + (kT * np.log(1.0 / occupation_cut) if kT > 0 else 0.0)
+        warn, recs = [], []
+        cst = dict(find=0.0, disks=0.0, disk_points=0, candidates=0, rejected=0, disks_integrated=0)
         found = find_piercings(prep, geom, kz, grid, node_tol=node_tol, e_max=e_max, parity_check=parity_check)
-        plane_info.append(dict(kz_index=int(j), kz=float(kz), n_classes=len(found["classes"]),
-                               n_nodes=len(found["nodes"]), bands=found["bands"],
-                               parity_mismatch_before=found["parity_mismatch_before"],
-                               parity_mismatch=found["parity_mismatch"],
-                               parity_mismatch_next_to_nodes=found["parity_mismatch_next_to_nodes"],
-                               unreliable=found["unreliable"], time=0.0))
-        cost["find"] += time.time() - t1
-        cost["candidates"] += found["n_candidates"]
-        cost["rejected"] += found["n_rejected"]
+        info = dict(kz_index=int(j), kz=float(kz), n_classes=len(found["classes"]),
+                    n_nodes=len(found["nodes"]), bands=found["bands"],
+                    parity_mismatch_before=found["parity_mismatch_before"],
+                    parity_mismatch=found["parity_mismatch"],
+                    parity_mismatch_next_to_nodes=found["parity_mismatch_next_to_nodes"],
+                    unreliable=found["unreliable"], time=0.0)
+        cst["find"] += time.time() - t1
+        cst["candidates"] += found["n_candidates"]
+        cst["rejected"] += found["n_rejected"]
         if found["degenerate_area"] > 0.01:
-            warnings.append(f"plane {j}: a band pair is degenerate on {found['degenerate_area']:.1%} of the grid")
+            warn.append(f"plane {j}: a band pair is degenerate on {found['degenerate_area']:.1%} of the grid")
         allk = np.array([nd["k"][:2] for nd in found["nodes"]]).reshape(-1, 2)
         classes = found["classes"]
         for orb in class_orbits(classes, ops, prep.lattice, tol=found["merge_tol"]):
             c = classes[orb["members"][0]]
             if len(orb["members"]) != orb["expected"]:
-                warnings.append(f"plane {j}: orbit of the node of bands {c['n']},{c['n'] + 1} at "
-                                f"{np.round(c['k'], 4).tolist()} has {len(orb['members'])} of {orb['expected']} members")
+                warn.append(f"plane {j}: orbit of the node of bands {c['n']},{c['n'] + 1} at "
+                            f"{np.round(c['k'], 4).tolist()} has {len(orb['members'])} of {orb['expected']} members")
             d = torus_distance(allk, c["k"][:2], P)
             d = d[d > 1e-6]
             d_nb = float(d.min()) if len(d) else np.inf
@@ -1112,7 +1115,7 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
                        off_axis=wd["off_axis"])
             rec["C_topo"] = float(-2 * np.pi * wd["W"] * wd["ell"] * occ)
             if c["gap_other"] < 1e-4:
-                warnings.append(f"plane {j}: node of bands {c['n']},{c['n'] + 1} at {rec['k']} touches a third band")
+                warn.append(f"plane {j}: node of bands {c['n']},{c['n'] + 1} at {rec['k']} touches a third band")
             do_disk = disk_stride > 0 and j % disk_stride == 0
             if float(fermi_dirac(c["E0"] - margin, mu, kT)) < occupation_cut or not do_disk:
                 rec.update(integrated=False, C=0.0 if do_disk else rec["C_topo"], disk_skipped=not do_disk)
@@ -1122,23 +1125,39 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
                                          n_angles=n_angles, max_angles=max_angles, gl_order=gl_order,
                                          soc_mode=soc_mode, gap_other=c["gap_other"]))
                 rec["integrated"] = True
-                cost["disks"] += time.time() - t2
-                cost["disk_points"] += rec["n_points"]
-                cost["disks_integrated"] += 1
-            pierc.append(rec)
-            plane_sum[j] += rec["weight"] * rec["C"]
-            plane_topo[j] += rec["weight"] * rec["C_topo"]
-        plane_info[-1]["time"] = time.time() - t1
+                cst["disks"] += time.time() - t2
+                cst["disk_points"] += rec["n_points"]
+                cst["disks_integrated"] += 1
+            recs.append(rec)
+        info["time"] = time.time() - t1
         if found["parity_mismatch"]:
-            warnings.append(f"plane {j}: {found['parity_mismatch']} plaquettes with an odd number of "
-                            "nodes not found (Berry-phase parity)")
+            warn.append(f"plane {j}: {found['parity_mismatch']} plaquettes with an odd number of "
+                        "nodes not found (Berry-phase parity)")
+        if progress is not None:
+            progress(f"plane {j + 1}/{len(todo)} k_z = {kz:.4f} 1/Å: {len(classes)} classes in {len(recs)} orbits, "
+                     f"Σ C = {sum(r['weight'] * r['C'] for r in recs):.4f}, {time.time() - t0:.1f} s")
+        return info, recs, warn, cst
+
+    # planes are independent: under MPI each rank takes every size-th one; all ranks get all results
+    rank, size = (comm.Get_rank(), comm.Get_size()) if comm is not None else (0, 1)
+    done = [do_plane(j) for j in list(todo)[rank::size]]
+    if comm is not None:
+        done = sorted((d for part in comm.allgather(done) for d in part), key=lambda d: d[0]["kz_index"])
+    pierc, warnings, plane_info = [], [], []
+    plane_sum, plane_topo = np.zeros(n_planes), np.zeros(n_planes)
+    cost = dict(find=0.0, disks=0.0, disk_points=0, candidates=0, rejected=0, disks_integrated=0)
+    for info, recs, warn, cst in done:
+        j = info["kz_index"]
+        plane_info.append(info)
+        pierc.extend(recs)
+        warnings.extend(warn)
+        for key in cost:
+            cost[key] += cst[key]
+        plane_sum[j] = sum(r["weight"] * r["C"] for r in recs)
+        plane_topo[j] = sum(r["weight"] * r["C_topo"] for r in recs)
         if time_reversal:
             plane_sum[n_planes - 1 - j] = plane_sum[j]
             plane_topo[n_planes - 1 - j] = plane_topo[j]
-        if progress is not None:
-            progress(f"plane {j + 1}/{len(todo)} k_z = {kz:.4f} 1/Å: {len(classes)} classes in "
-                     f"{sum(1 for p in pierc if p['kz_index'] == j)} orbits, "
-                     f"Σ C = {plane_sum[j]:.4f}, {time.time() - t0:.1f} s")
     integ = [p for p in pierc if p["integrated"]]
     fold = 2.0 if time_reversal else 1.0
 
