@@ -268,3 +268,23 @@ def test_cli_nodal_two_line_model(tmp_path, capsys):
                      "--output", str(out), *(["--mu", "0"] if "--mu" not in bad else []), *bad]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and word in err[0], err
+
+
+def test_flagged_disks_take_their_analytic_value(monkeypatch):
+    """A disk that fails its own checks (flags) must not enter the prediction: its C_topo does.
+    Simulated by corrupting and flagging every disk of the (π, π) line; the disk-only sum then
+    misses the closed form, the prediction does not."""
+    real = nodal.disk_integral
+
+    def corrupted(*a, **kw):
+        res = real(*a, **kw)
+        res["C"] *= 0.1
+        res["flags"] = res["flags"] + ["simulated failure"]
+        return res
+    monkeypatch.setattr(nodal, "disk_integral", corrupted)
+    r = nodal.census(pcubic(ez=10.0), 0.0, 0.0, **FAST)
+    exact = LINE / 2.5
+    assert r["checks"]["n_flagged"] == r["checks"]["n_integrated"] > 0
+    assert r["checks"]["prediction_disks"] == pytest.approx(0.1 * exact, rel=0.02)
+    assert r["prediction"] == pytest.approx(exact, rel=1e-3)
+    assert "flagged" in r["prediction_source"]

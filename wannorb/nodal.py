@@ -56,7 +56,10 @@ opposite windings in one plaquette are invisible to the parity check (their cont
 cancel); near a point where a third band meets the pair (triple points on C3/C4 axes) or where a
 quadratic touching changes its winding, C(A) converges to its A → 0 value only for spin-orbit gaps
 far below the third band's distance / the anisotropy scale — such piercings fail the A check and are
-flagged (``flags``; ``checks['prediction_hybrid']`` uses C_topo for them); the k_z integrand
+flagged (``flags``), and the prediction takes their analytic C_topo instead of the disk value (the
+disk-only sum stays in ``checks['prediction_disks']``). So do piercings whose disk is squeezed by a
+neighbour node to where the spin-orbit gap it may use (≥ ``min_soc_gap``) reaches the model's own
+noise — e.g. a C3-axis node split into two nodes 1e-6 Å⁻¹ apart by data stored to 1e-9 eV; the k_z integrand
 Σ C(k_z) has jumps (lines appearing, windings changing sign, occupations), so the midpoint rule
 converges as 1/N_planes and the number of planes must be checked.
 
@@ -1037,8 +1040,9 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
 
     Returns
     -------
-    dict with prediction ((ħ/e) S/cm, from the disk integrals), prediction_topo (from C_topo),
-    checks["prediction_hybrid"] (C_topo for the flagged piercings, the disk value elsewhere),
+    dict with prediction ((ħ/e) S/cm: the disk integrals, C_topo for the piercings whose disk failed
+    its checks), prediction_topo (from C_topo everywhere), checks["prediction_disks"] (disk values
+    everywhere) and checks["prediction_hybrid"] (= prediction),
     plane_kz, plane_sum / plane_sum_topo (Σ over classes of C per plane, orbit-weighted),
     piercings (one record per orbit: kz_index, k, n, E0, E0_minus_mu, weight = orbit size,
     found (classes of the orbit found), images (in the box, per class), occupation, W, ell,
@@ -1171,6 +1175,7 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
                                                              for p in integ)),
         flagged_contribution=PREFACTOR * dkz * fold * float(sum(p["weight"] * p["C"] for p in bad)),
         flagged_contribution_topo=PREFACTOR * dkz * fold * float(sum(p["weight"] * p["C_topo"] for p in bad)),
+        prediction_disks=total("C"),
         prediction_half_A=total("C_half_A"), prediction_half_r=total("C_half_r"),
         prediction_extrap=total("C_extrap"),
         prediction_half_angles=total("C_half_angles") if all(np.isfinite(p["C_half_angles"]) for p in integ) else None,
@@ -1188,8 +1193,10 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
     checks["disk_vs_topo_on_integrated"] = PREFACTOR * dkz * fold * float(
         sum(p["weight"] * (p["C"] - p["C_topo"]) for p in integ))
     return dict(
-        prediction=total("C") if disk_stride == 1 else topo,
-        prediction_source="disk integrals" if disk_stride == 1 else "analytic C_topo (disks on a subset)",
+        prediction=checks["prediction_hybrid"] if disk_stride == 1 else topo,
+        prediction_source=("analytic C_topo (disks on a subset)" if disk_stride != 1 else "disk integrals"
+                           if not checks["n_flagged"] else
+                           f"disk integrals; analytic C_topo for the {checks['n_flagged']} flagged disks"),
         prediction_topo=topo, planes=plane_info,
         plane_kz=kz_all.tolist(), plane_sum=plane_sum.tolist(), plane_sum_topo=plane_topo.tolist(),
         piercings=pierc,

@@ -182,8 +182,8 @@ def report(res, top, out=None):
     p(f"  with C(A/2): {c['prediction_half_A']:.2f}; Richardson 2C(A/2) − C(A): {c['prediction_extrap']:.2f}; "
       f"disks of half radius: {c['prediction_half_r']:.2f}; half the angles: "
       f"{_fmt(c['prediction_half_angles'], '.2f')} (ħ/e) S/cm")
-    p(f"  analytic Σ −2πW|ℓ_z| f: {res['prediction_topo']:.2f}; C_topo in place of the flagged disks: "
-      f"{c['prediction_hybrid']:.2f} (flagged disks: {c['flagged_contribution']:.2f}, their C_topo: "
+    p(f"  analytic Σ −2πW|ℓ_z| f: {res['prediction_topo']:.2f}; disk integrals everywhere: "
+      f"{c['prediction_disks']:.2f} ({c['n_flagged']} flagged disks: {c['flagged_contribution']:.2f}, their C_topo: "
       f"{c['flagged_contribution_topo']:.2f}) (ħ/e) S/cm")
     if res["warnings"]:
         p(f"warnings ({len(res['warnings'])}):")
