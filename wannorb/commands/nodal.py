@@ -58,7 +58,7 @@ def register(sub):
     p.add_argument("--top", default="25", metavar="N", help="rows of the piercing table (default 25)")
     p.add_argument("--reference", default=None, metavar="LO[,HI]",
                    help="print the deviation of the prediction from this value or range, (ħ/e) S/cm")
-    p.add_argument("--no-progress", action="store_true", help="no per-plane progress lines on stderr")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (planes done, ETA) on stderr")
     p.add_argument("--output", required=True, metavar="OUT.json")
     p.add_argument("--plot", metavar="PNG", help="per-plane sums vs k_z and the nodes of the planes")
     p.set_defaults(func=run)
@@ -102,6 +102,14 @@ def run(args):
     from ..parallel import launcher_comm
     comm = launcher_comm()
     root = comm is None or comm.Get_rank() == 0
+    from tqdm import tqdm
+    n_mine = -(-(planes // 2 if not args.no_time_reversal else planes) // (1 if comm is None else comm.Get_size()))
+    bar = tqdm(total=n_mine, desc=f"nodal {model.name}: k_z planes" + ("" if comm is None else " (rank 0)"),
+               unit="plane", disable=args.no_progress or not root, file=sys.stderr)
+
+    def progress(msg):                       # one call per finished plane: bar with ETA, details on the side
+        bar.update(1)
+        bar.set_postfix_str(msg.split(": ", 1)[-1].split(",")[0])
     t = time.time()
     res = nodal.census(model, mu, parse_float("--kT", args.kT, nonneg=True), n_planes=planes,
                        grid=_int("--grid", args.grid, 8), r_max=r_max,
@@ -109,8 +117,8 @@ def run(args):
                        soc_mode=args.soc_mode, symmetry=not args.no_symmetry,
                        time_reversal=not args.no_time_reversal, disk_stride=_int("--disk-stride", args.disk_stride),
                        parity_check=not args.no_parity_check,
-                       progress=None if args.no_progress or not root else (lambda s: print(s, file=sys.stderr, flush=True)),
-                       comm=comm)
+                       progress=progress, comm=comm)
+    bar.close()
     if not root:               # every rank holds the result; rank 0 alone reports and writes
         return 0
     if not np.isfinite(res["prediction"]):
