@@ -144,7 +144,7 @@ def test_nodal_two_ranks_equal_one_rank(tmp_path):
     if exe is None:
         pytest.fail("mpiexec not found: the mpich wheel should provide it")
     base = ["nodal", "pcubic", "--filling", "2", "--filling-nk", "16", "--planes", "6", "--grid", "24",
-            "--no-progress"]
+            "--plane-check", "0.1", "--plane-grid", "32", "--no-progress"]
     one, two = tmp_path / "one.json", tmp_path / "two.json"
     run(wannorb_cmd() + base + ["--output", str(one)], {})
     p = run([exe, "-n", "2"] + wannorb_cmd() + base + ["--output", str(two)], {})
@@ -153,3 +153,5 @@ def test_nodal_two_ranks_equal_one_rank(tmp_path):
     assert b["mpi_ranks"] == 2 and len(b["planes"]) == len(a["planes"]) == 3
     assert b["prediction"] == pytest.approx(a["prediction"], rel=1e-12)
     assert b["plane_sum"] == pytest.approx(a["plane_sum"], rel=1e-12, abs=1e-12)
+    assert b["plane_check"]["plane_sum"]["0.1"] == pytest.approx(a["plane_check"]["plane_sum"]["0.1"], rel=1e-10)
+    assert b["plane_check"]["sigma"]["0.1"] == pytest.approx(a["plane_check"]["sigma"]["0.1"], rel=1e-10)

@@ -295,15 +295,22 @@ def test_cli_nodal_two_line_model(tmp_path, capsys):
     from wannorb.cli import main
     out, png = tmp_path / "c.json", tmp_path / "c.png"
     assert main(["nodal", "pcubic", "--param", "ez=10", "--mu", "0", "--kT", "0", "--planes", "4",
-                 "--grid", "32", "--no-progress", "--output", str(out), "--plot", str(png)]) == 0
+                 "--grid", "32", "--plane-check", "0.1", "--plane-grid", "192", "--plane-degen-tol", "1e-6",
+                 "--no-progress", "--output", str(out), "--plot", str(png)]) == 0
     data = json.loads(out.read_text())
     exact = LINE / pcubic().params["a"]                  # (e²/ħ)/(π a), (ħ/e) S/cm
     assert data["prediction"] == pytest.approx(exact, rel=0.01)
+    pc = data["plane_check"]                             # the whole planes at A = 0.1: the same constant
+    assert pc["sigma"]["0.1"] == pytest.approx(exact, rel=0.01) and pc["grid_half"] == 96
+    assert pc["plane_sum"]["0.1"] == pytest.approx(data["plane_sum"], rel=0.01)
+    assert data["units"]["plane_check.sigma, plane_check.sigma_half_grid"] == "(hbar/e) S/cm"
     assert data["prediction_topo"] == pytest.approx(exact, rel=1e-3)
     assert data["units"]["prediction"] == "(hbar/e) S/cm" and data["mu_source"] == "--mu"
     assert png.stat().st_size > 0
     assert "(ħ/e) S/cm" in capsys.readouterr().out
-    for bad, word in ((["--planes", "7"], "--planes"), (["--mu", "nan"], "--mu"), (["--grid", "2.5"], "--grid")):
+    for bad, word in ((["--planes", "7"], "--planes"), (["--mu", "nan"], "--mu"), (["--grid", "2.5"], "--grid"),
+                      (["--plane-check", "-0.1"], "--plane-check"), (["--plane-check", "0.1", "--plane-grid", "x"],
+                                                                      "--plane-grid")):
         assert main(["nodal", "pcubic", "--param", "ez=10", "--kT", "0", "--no-progress",
                      "--output", str(out), *(["--mu", "0"] if "--mu" not in bad else []), *bad]) == 2
         err = capsys.readouterr().err.strip().splitlines()

@@ -1011,7 +1011,7 @@ def class_orbits(classes, ops, lattice, tol=1e-5):
 def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_EV, node_tol=NODE_TOL_EV,
            time_reversal=True, symmetry=True, soc_mode="taylor", n_angles=16, max_angles=256, gl_order=4,
            occupation_cut=1e-7, margin=5e-3, loop_fraction=0.02, disk_stride=1, parity_check=True,
-           progress=None, comm=None):
+           plane_check=None, progress=None, comm=None):
     """Clean-limit σ^z_xy(Eq. (4), orbital) of ``model`` as the sum over spinless nodal lines, Eq. (1).
 
     Parameters
@@ -1034,6 +1034,11 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
         prediction is then Σ C_topo (the analytic values), the disks serve as a check
     parity_check : the Berry-phase completeness check and second search of :func:`find_piercings`
     loop_fraction : radius of the winding loop in units of the disk radius
+    plane_check : None or dict(soc_scales=[A, ...], grid=G, degen_tol=eV): on every computed plane
+        also the whole-plane Fermi-sea integral I(k_z) at each finite A (:func:`plane_sea_integral`,
+        G×G grid and, as its convergence check, (G/2)×(G/2)) — an independent route to the same
+        plane sum that contains everything the line constant leaves out (finite-A corrections,
+        the O(A²) background, anything the node search missed)
     progress : callable(str) or None
     comm : MPI communicator or None; the planes are dealt out over its ranks (every rank returns the
         same result; ``cost`` then sums the time of all ranks)
@@ -1041,7 +1046,8 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
     Returns
     -------
     dict with prediction ((ħ/e) S/cm: the disk integrals, C_topo for the piercings whose disk failed
-    its checks), prediction_topo (from C_topo everywhere), checks["prediction_disks"] (disk values
+    its checks), plane_check (with ``plane_check``: per A the per-plane I(k_z) on G and G/2 and
+    sigma = PREFACTOR ∫ dk_z I, (ħ/e) S/cm), prediction_topo (from C_topo everywhere), checks["prediction_disks"] (disk values
     everywhere) and checks["prediction_hybrid"] (= prediction),
     plane_kz, plane_sum / plane_sum_topo (Σ over classes of C per plane, orbit-weighted),
     piercings (one record per orbit: kz_index, k, n, E0, E0_minus_mu, weight = orbit size,
@@ -1078,7 +1084,8 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
         kz = kz_all[j]
         t1 = time.time()
         warn, recs = [], []
-        cst = dict(find=0.0, disks=0.0, disk_points=0, candidates=0, rejected=0, disks_integrated=0)
+        cst = dict(find=0.0, disks=0.0, disk_points=0, candidates=0, rejected=0, disks_integrated=0,
+                   plane_check=0.0)
         found = find_piercings(prep, geom, kz, grid, node_tol=node_tol, e_max=e_max, parity_check=parity_check)
         info = dict(kz_index=int(j), kz=float(kz), n_classes=len(found["classes"]),
                     n_nodes=len(found["nodes"]), bands=found["bands"],
@@ -1133,6 +1140,13 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
                 cst["disk_points"] += rec["n_points"]
                 cst["disks_integrated"] += 1
             recs.append(rec)
+        if plane_check is not None:
+            t3 = time.time()
+            Gp = int(plane_check["grid"])
+            info["sea"] = [[plane_sea_integral(prep, P, kz, g, A, mu, kT, plane_check["degen_tol"],
+                                               area_cell=geom["area_2d"])[0] for g in (Gp, Gp // 2)]
+                           for A in plane_check["soc_scales"]]
+            cst["plane_check"] = time.time() - t3
         info["time"] = time.time() - t1
         if found["parity_mismatch"]:
             warn.append(f"plane {j}: {found['parity_mismatch']} plaquettes with an odd number of "
@@ -1149,7 +1163,10 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
         done = sorted((d for part in comm.allgather(done) for d in part), key=lambda d: d[0]["kz_index"])
     pierc, warnings, plane_info = [], [], []
     plane_sum, plane_topo = np.zeros(n_planes), np.zeros(n_planes)
-    cost = dict(find=0.0, disks=0.0, disk_points=0, candidates=0, rejected=0, disks_integrated=0)
+    cost = dict(find=0.0, disks=0.0, disk_points=0, candidates=0, rejected=0, disks_integrated=0,
+                plane_check=0.0)
+    n_sea = len(plane_check["soc_scales"]) if plane_check is not None else 0
+    sea = np.zeros((n_sea, 2, n_planes))
     for info, recs, warn, cst in done:
         j = info["kz_index"]
         plane_info.append(info)
@@ -1159,9 +1176,12 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
             cost[key] += cst[key]
         plane_sum[j] = sum(r["weight"] * r["C"] for r in recs)
         plane_topo[j] = sum(r["weight"] * r["C_topo"] for r in recs)
+        if n_sea:
+            sea[:, :, j] = info.pop("sea")
         if time_reversal:
             plane_sum[n_planes - 1 - j] = plane_sum[j]
             plane_topo[n_planes - 1 - j] = plane_topo[j]
+            sea[:, :, n_planes - 1 - j] = sea[:, :, j]
     integ = [p for p in pierc if p["integrated"]]
     fold = 2.0 if time_reversal else 1.0
 
@@ -1192,8 +1212,20 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
     topo = PREFACTOR * dkz * fold * float(sum(p["weight"] * p["C_topo"] for p in pierc))
     checks["disk_vs_topo_on_integrated"] = PREFACTOR * dkz * fold * float(
         sum(p["weight"] * (p["C"] - p["C_topo"]) for p in integ))
+    pc = None
+    if plane_check is not None:
+        Gp = int(plane_check["grid"])
+        pc = dict(soc_scales=[float(A) for A in plane_check["soc_scales"]], grid=Gp, grid_half=Gp // 2,
+                  degen_tol=float(plane_check["degen_tol"]),
+                  plane_sum={f"{A:g}": sea[i, 0].tolist() for i, A in enumerate(plane_check["soc_scales"])},
+                  plane_sum_half_grid={f"{A:g}": sea[i, 1].tolist() for i, A in enumerate(plane_check["soc_scales"])},
+                  sigma={f"{A:g}": PREFACTOR * dkz * float(sea[i, 0].sum())
+                         for i, A in enumerate(plane_check["soc_scales"])},
+                  sigma_half_grid={f"{A:g}": PREFACTOR * dkz * float(sea[i, 1].sum())
+                                   for i, A in enumerate(plane_check["soc_scales"])})
     return dict(
         prediction=checks["prediction_hybrid"] if disk_stride == 1 else topo,
+        plane_check=pc,
         prediction_source=("analytic C_topo (disks on a subset)" if disk_stride != 1 else "disk integrals"
                            if not checks["n_flagged"] else
                            f"disk integrals; analytic C_topo for the {checks['n_flagged']} flagged disks"),

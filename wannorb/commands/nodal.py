@@ -28,6 +28,9 @@ UNITS = {
     "piercings.E0, piercings.E0_minus_mu, mu, kT, degen_tol": "eV",
     "piercings.soc_gap": "eV (at the disk's spin-orbit scale A)",
     "piercings.r_disk, settings.r_max": "1/Angstrom",
+    "plane_check.plane_sum, plane_check.plane_sum_half_grid": "dimensionless, as plane_sum (whole plane, finite A)",
+    "plane_check.sigma, plane_check.sigma_half_grid": "(hbar/e) S/cm",
+    "plane_check.degen_tol": "eV",
     "cost": "s",
 }
 
@@ -55,6 +58,15 @@ def register(sub):
                    help="integrate the disks on every N-th computed plane only (0: none); the prediction is "
                         "then the analytic Σ C_topo and the disks check it (default 1: all)")
     p.add_argument("--no-parity-check", action="store_true", help="skip the Berry-phase completeness check")
+    p.add_argument("--plane-check", default=None, metavar="A1[,A2,...]",
+                   help="also integrate the whole plane (full Fermi sea, Eq. (4) kernel) at these finite "
+                        "spin-orbit scales on every computed plane: the per-plane sums and the full-zone σ they "
+                        "give, next to the line constant (an independent route; its difference is what the "
+                        "A → 0 line sum leaves out at that A)")
+    p.add_argument("--plane-grid", default="256", metavar="G",
+                   help="G×G grid of --plane-check over the box; G/2 is computed too as its check (default 256)")
+    p.add_argument("--plane-degen-tol", default="1e-4", metavar="TOL",
+                   help="degeneracy tolerance (broadening Γ) of --plane-check, eV (default 1e-4)")
     p.add_argument("--top", default="25", metavar="N", help="rows of the piercing table (default 25)")
     p.add_argument("--reference", default=None, metavar="LO[,HI]",
                    help="print the deviation of the prediction from this value or range, (ħ/e) S/cm")
@@ -110,13 +122,18 @@ def run(args):
     def progress(msg):                       # one call per finished plane: bar with ETA, details on the side
         bar.update(1)
         bar.set_postfix_str(msg.split(": ", 1)[-1].split(",")[0])
+    check = None
+    if args.plane_check is not None:
+        scales = [parse_float("--plane-check", x, positive=True) for x in parse_list("--plane-check", args.plane_check)]
+        check = dict(soc_scales=scales, grid=_int("--plane-grid", args.plane_grid, 8),
+                     degen_tol=parse_float("--plane-degen-tol", args.plane_degen_tol, positive=True))
     t = time.time()
     res = nodal.census(model, mu, parse_float("--kT", args.kT, nonneg=True), n_planes=planes,
                        grid=_int("--grid", args.grid, 8), r_max=r_max,
                        degen_tol=parse_float("--degen-tol", args.degen_tol, positive=True),
                        soc_mode=args.soc_mode, symmetry=not args.no_symmetry,
                        time_reversal=not args.no_time_reversal, disk_stride=_int("--disk-stride", args.disk_stride),
-                       parity_check=not args.no_parity_check,
+                       parity_check=not args.no_parity_check, plane_check=check,
                        progress=progress, comm=comm)
     bar.close()
     if not root:               # every rank holds the result; rank 0 alone reports and writes
@@ -179,11 +196,17 @@ def report(res, top, out=None):
     p("\nper plane: Σ_orbits weight·C (disk integrals, or C_topo where no disk was done) | Σ weight·C_topo | "
       "nodes found | pairs searched | Berry-parity plaquettes disagreeing before the second search → after "
       "(away from nodes; next to nodes)")
+    pc = res.get("plane_check")
+    if pc:
+        p("  then, per A of --plane-check, the whole-plane Fermi-sea integral on the "
+          f"{pc['grid']}² grid [its {pc['grid_half']}² value]")
     for info in res["planes"]:
         j = info["kz_index"]
+        sea = "".join(f" | A={A}: {pc['plane_sum'][A][j]:+9.4f} [{pc['plane_sum_half_grid'][A][j]:+9.4f}]"
+                      for A in pc["plane_sum"]) if pc else ""
         p(f"  k_z = {res['plane_kz'][j]:.5f} 1/Å: {res['plane_sum'][j]:+9.4f} | {res['plane_sum_topo'][j]:+9.4f} | "
           f"{info['n_nodes']:4d} | {info['bands']} | {info['parity_mismatch_before']} → {info['parity_mismatch']} "
-          f"({info['parity_mismatch_next_to_nodes']})")
+          f"({info['parity_mismatch_next_to_nodes']}){sea}")
     p(f"\nprediction σ^z_xy(Eq. (4), orbital, A → 0) = {res['prediction']:.2f} (ħ/e) S/cm [{res['prediction_source']}]")
     if s["disk_stride"] != 1:
         p("  (the disk-based numbers below sum the integrated planes only)")
@@ -193,6 +216,11 @@ def report(res, top, out=None):
     p(f"  analytic Σ −2πW|ℓ_z| f: {res['prediction_topo']:.2f}; disk integrals everywhere: "
       f"{c['prediction_disks']:.2f} ({c['n_flagged']} flagged disks: {c['flagged_contribution']:.2f}, their C_topo: "
       f"{c['flagged_contribution_topo']:.2f}) (ħ/e) S/cm")
+    if pc:
+        for A in pc["sigma"]:
+            p(f"  whole-plane Fermi sea at A = {A} (degen_tol {pc['degen_tol']:g} eV, same planes): "
+              f"{pc['sigma'][A]:.2f} on {pc['grid']}², {pc['sigma_half_grid'][A]:.2f} on {pc['grid_half']}² "
+              f"(ħ/e) S/cm; minus the prediction: {pc['sigma'][A] - res['prediction']:+.2f} (ħ/e) S/cm")
     if res["warnings"]:
         p(f"warnings ({len(res['warnings'])}):")
         for w in res["warnings"][:20]:
@@ -200,7 +228,7 @@ def report(res, top, out=None):
     cost = res["cost"]
     p(f"cost: {cost['total']:.1f} s (finding {cost['find']:.1f} s, {cost['candidates']} grid minima, "
       f"{cost['rejected']} rejected; {cost['disks_integrated']} disks, {cost['disk_points']} k-points, "
-      f"{cost['disks']:.1f} s)")
+      f"{cost['disks']:.1f} s" + (f"; whole planes {cost['plane_check']:.1f} s)" if pc else ")"))
 
 
 def plot_census(data, path):
@@ -214,6 +242,11 @@ def plot_census(data, path):
     done = [info["kz_index"] for info in data["planes"]]
     a1.plot(kz[done], np.asarray(data["plane_sum"], float)[done], "o-", label="disk integrals")
     a1.plot(kz[done], np.asarray(data["plane_sum_topo"], float)[done], "x--", label="analytic −2πW|ℓ_z| f")
+    pc = data.get("plane_check")
+    if pc:
+        for A in pc["plane_sum"]:
+            a1.plot(kz[done], np.asarray(pc["plane_sum"][A], float)[done], "s:", ms=4,
+                    label=f"whole plane, A = {A} ({pc['grid']}²; σ = {pc['sigma'][A]:.0f})")
     a1.axhline(0, color="0.6", lw=0.5)
     a1.set_xlabel("k_z (1/Å)")
     a1.set_ylabel("Σ weight·C per plane (dimensionless)")
