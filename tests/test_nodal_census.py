@@ -148,6 +148,25 @@ def test_plane_sea_integrals_of_the_two_line_model_add_up_to_the_line_constant()
     assert np.ptp(I) < 0.01 * abs(np.mean(I))
 
 
+def test_adaptive_plane_integral_resolves_a_narrow_spin_orbit_tube():
+    """At A = 0.01 the two-line model's tube (width ~ λA/v) is far below a 32² grid: the unrefined
+    sum is off by a factor, the gap-driven refinement brings every plane to the line constant; with
+    no refinement it is the FFT-built uniform sum (two independent constructions of H(k))."""
+    m = pcubic(ez=10.0)
+    prep = nodal.prepare(m)
+    geom = nodal.slicing_geometry(m.lattice)
+    P = np.asarray(geom["periods"])
+    per_plane = LINE / m.params["a"] / (nodal.PREFACTOR * geom["g_z"])     # I(k_z) of the exact σ
+    r = nodal.plane_sea_adaptive(prep, P, 0.3, 32, 0.01, 0.0, 0.0, 1e-6, area_cell=geom["area_2d"], levels=8)
+    assert abs(r["by_level"][0] - per_plane) > 0.5 * per_plane          # the base grid misses the tube
+    assert r["I"] == pytest.approx(per_plane, rel=5e-3), (r["I"], per_plane)
+    assert not r["capped"] and r["unresolved"] == 0.0          # no finest cell left failing the gap criterion
+    for z, A in ((0.3, 0.01), (0.8, 0.4)):
+        r0 = nodal.plane_sea_adaptive(prep, P, z, 24, A, 0.3, 0.05, 1e-6, area_cell=geom["area_2d"], levels=0)
+        u = nodal.plane_sea_integral(prep, P, z, 24, A, 0.3, 0.05, 1e-6, area_cell=geom["area_2d"])[0]
+        assert r0["I"] == pytest.approx(u, rel=1e-9, abs=1e-12)
+
+
 def test_spin_mixing_h0_is_refused():
     m = pcubic()
     H0 = np.array(m.H0)
@@ -295,13 +314,14 @@ def test_cli_nodal_two_line_model(tmp_path, capsys):
     from wannorb.cli import main
     out, png = tmp_path / "c.json", tmp_path / "c.png"
     assert main(["nodal", "pcubic", "--param", "ez=10", "--mu", "0", "--kT", "0", "--planes", "4",
-                 "--grid", "32", "--plane-check", "0.1", "--plane-grid", "192", "--plane-degen-tol", "1e-6",
+                 "--grid", "32", "--plane-check", "0.1", "--plane-grid", "32", "--plane-degen-tol", "1e-6",
                  "--no-progress", "--output", str(out), "--plot", str(png)]) == 0
     data = json.loads(out.read_text())
     exact = LINE / pcubic().params["a"]                  # (e²/ħ)/(π a), (ħ/e) S/cm
     assert data["prediction"] == pytest.approx(exact, rel=0.01)
     pc = data["plane_check"]                             # the whole planes at A = 0.1: the same constant
-    assert pc["sigma"]["0.1"] == pytest.approx(exact, rel=0.01) and pc["grid_half"] == 96
+    assert pc["sigma"]["0.1"] == pytest.approx(exact, rel=0.01) and pc["grid_half"] == 16
+    assert pc["sigma_half_grid"]["0.1"] == pytest.approx(exact, rel=0.01) and not pc["capped_planes"]
     assert pc["plane_sum"]["0.1"] == pytest.approx(data["plane_sum"], rel=0.01)
     assert data["units"]["plane_check.sigma, plane_check.sigma_half_grid"] == "(hbar/e) S/cm"
     assert data["prediction_topo"] == pytest.approx(exact, rel=1e-3)

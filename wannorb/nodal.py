@@ -1034,9 +1034,10 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
         prediction is then Σ C_topo (the analytic values), the disks serve as a check
     parity_check : the Berry-phase completeness check and second search of :func:`find_piercings`
     loop_fraction : radius of the winding loop in units of the disk radius
-    plane_check : None or dict(soc_scales=[A, ...], grid=G, degen_tol=eV): on every computed plane
-        also the whole-plane Fermi-sea integral I(k_z) at each finite A (:func:`plane_sea_integral`,
-        G×G grid and, as its convergence check, (G/2)×(G/2)) — an independent route to the same
+    plane_check : None or dict(soc_scales=[A, ...], grid=G, degen_tol=eV[, levels, velocity, max_points]):
+        on every computed plane also the whole-plane Fermi-sea integral I(k_z) at each finite A
+        (:func:`plane_sea_adaptive`: base grid G×G refined where the gaps are unresolved and, as its
+        convergence check, the same from a (G/2)×(G/2) base grid) — an independent route to the same
         plane sum that contains everything the line constant leaves out (finite-A corrections,
         the O(A²) background, anything the node search missed)
     progress : callable(str) or None
@@ -1143,9 +1144,15 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
         if plane_check is not None:
             t3 = time.time()
             Gp = int(plane_check["grid"])
-            info["sea"] = [[plane_sea_integral(prep, P, kz, g, A, mu, kT, plane_check["degen_tol"],
-                                               area_cell=geom["area_2d"])[0] for g in (Gp, Gp // 2)]
-                           for A in plane_check["soc_scales"]]
+            runs = [[plane_sea_adaptive(prep, P, kz, g, A, mu, kT, plane_check["degen_tol"],
+                                        area_cell=geom["area_2d"], levels=plane_check.get("levels", 8),
+                                        velocity=plane_check.get("velocity", 10.0),
+                                        max_points=plane_check.get("max_points", 4_000_000))
+                     for g in (Gp, Gp // 2)] for A in plane_check["soc_scales"]]
+            info["sea"] = [[r["I"] for r in pair] for pair in runs]
+            info["plane_check"] = [dict(soc_scale=float(A), **{f"{key}{tag}": r[key] for r, tag in zip(pair, ("", "_half_grid"))
+                                                              for key in ("n_points", "n_refined", "unresolved", "capped", "by_level")})
+                                   for A, pair in zip(plane_check["soc_scales"], runs)]
             cst["plane_check"] = time.time() - t3
         info["time"] = time.time() - t1
         if found["parity_mismatch"]:
@@ -1216,7 +1223,13 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
     if plane_check is not None:
         Gp = int(plane_check["grid"])
         pc = dict(soc_scales=[float(A) for A in plane_check["soc_scales"]], grid=Gp, grid_half=Gp // 2,
-                  degen_tol=float(plane_check["degen_tol"]),
+                  degen_tol=float(plane_check["degen_tol"]), levels=int(plane_check.get("levels", 8)),
+                  velocity=float(plane_check.get("velocity", 10.0)),
+                  unresolved_total={f"{A:g}": PREFACTOR * dkz * (2.0 if time_reversal else 1.0) * float(sum(
+                      info["plane_check"][i]["unresolved"] for info in plane_info))
+                      for i, A in enumerate(plane_check["soc_scales"])},
+                  capped_planes=sorted({info["kz_index"] for info in plane_info
+                                        for c in info["plane_check"] if c["capped"] or c["capped_half_grid"]}),
                   plane_sum={f"{A:g}": sea[i, 0].tolist() for i, A in enumerate(plane_check["soc_scales"])},
                   plane_sum_half_grid={f"{A:g}": sea[i, 1].tolist() for i, A in enumerate(plane_check["soc_scales"])},
                   sigma={f"{A:g}": PREFACTOR * dkz * float(sea[i, 0].sum())
@@ -1306,3 +1319,100 @@ def plane_sea_integral(prep, periods, kz, grid, soc_scale, mu, kT, degen_tol, ar
         if keep_map:
             mp[ii] = val.reshape(len(ii), G) * dA
     return total * dA / n_cells, mp
+
+
+def plane_fold(prep, periods, kz, soc_scale):
+    """H(R) folded onto the plane k_z: F_p = Σ_{R: (R_x, R_y) = p} e^{i k_z R_z} (H0 + A·Hsoc)(R).
+
+    Returns (Rxy (np, 2) Å, Fd (np, 3·nw²) complex: [F, i R_x F, i R_y F]) so that at any in-plane
+    k, H(k) and ∂_x, ∂_y H(k) (τ = 0 phases) are one matrix product with e^{i k·R_xy}
+    (:func:`plane_points_hk`). Folding merges the R-vectors that differ only in R_z (Pt: 6339 → the
+    few hundred distinct in-plane translations)."""
+    R = prep.R_cart
+    key = np.rint(R[:, :2] * np.asarray(periods[:2]) / (2 * np.pi)).astype(np.int64)
+    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    nw = prep.HR0.shape[1]
+    X = (prep.HR0 + soc_scale * prep.HRsoc).reshape(len(R), nw * nw) * np.exp(1j * kz * R[:, 2])[:, None]
+    F = np.zeros((len(uniq), nw * nw), complex)
+    np.add.at(F, inv, X)
+    Rxy = np.zeros((len(uniq), 2))
+    np.add.at(Rxy, inv, R[:, :2])
+    Rxy /= np.bincount(inv, minlength=len(uniq))[:, None]
+    Fd = np.concatenate([F, 1j * Rxy[:, 0, None] * F, 1j * Rxy[:, 1, None] * F], axis=1)
+    return Rxy, Fd
+
+
+def plane_points_hk(kxy, kz, fold, centres):
+    """H(k), ∂H(k) (∂_z = 0) in wannorb's convention at in-plane points kxy (nk, 2) of the plane k_z."""
+    Rxy, Fd = fold
+    nw = int(round(np.sqrt(Fd.shape[1] // 3)))
+    blk = (np.exp(1j * (kxy @ Rxy.T)) @ Fd).reshape(len(kxy), 3, nw, nw)
+    k = np.column_stack([kxy, np.full(len(kxy), kz)])
+    dH = np.zeros((len(kxy), 3, nw, nw), complex)
+    dH[:, :2] = blk[:, 1:]
+    return bloch._apply_centres(blk[:, 0], dH, k, centres)
+
+
+def _sea_values(kxy, kz, fold, prep, mu, kT, degen_tol, occupation_cut, chunk=2048):
+    """Integrand Σ f Ω^{z,orbital,xy} (Å²ħ) and the smallest gap (eV) between adjacent groups whose
+    lower group is occupied (f > occupation_cut) at the points kxy (nk, 2)."""
+    val = np.empty(len(kxy))
+    gap = np.empty(len(kxy))
+    for s in range(0, len(kxy), chunk):
+        H, dH = plane_points_hk(kxy[s:s + chunk], kz, fold, prep.centres)
+        k = np.column_stack([kxy[s:s + chunk], np.full(len(H), kz)])
+        v, E = orbital_hall_integrand(k, H, dH, prep, mu, kT, degen_tol)
+        dE = np.diff(E, axis=1)
+        occ = fermi_dirac(E[:, :-1], mu, kT) > occupation_cut
+        val[s:s + chunk] = v
+        gap[s:s + chunk] = np.where((dE > degen_tol) & occ, dE, np.inf).min(axis=1)
+    return val, gap
+
+
+def plane_sea_adaptive(prep, periods, kz, grid, soc_scale, mu, kT, degen_tol, area_cell=None, levels=4,
+                       velocity=5.0, split=2, occupation_cut=1e-8, max_points=4_000_000, offset=(0.5, 0.5)):
+    """:func:`plane_sea_integral` with the grid refined where the integrand can be unresolved.
+
+    Eq. (4)'s integrand peaks where two groups come close (at an SOI-gapped node, width ~ Δ/v in k),
+    and a cell of side h resolves such a peak only if Δ ≳ v h. Midpoint rule on G×G cells; every cell
+    whose midpoint has a gap Δ (between adjacent groups, the lower one occupied) below
+    ``velocity``·h is replaced by split×split children, recursively, ``levels`` times (h/split^l).
+    Since Δ changes by at most ~v·h across a cell, a cell holding a smaller gap is caught by its
+    midpoint when the band velocities (differences) are below ``velocity`` (eV·Å).
+
+    Returns dict(I: the integral over one in-plane cell (dimensionless), by_level: the integral with
+    the refinement stopped after level 0, 1, … (its convergence), n_points, n_refined per level,
+    unresolved: Σ|value·area| of the finest cells that still fail the criterion (their share is
+    what the finest level cannot vouch for), capped: True when ``max_points`` stopped refining).
+    """
+    P = np.asarray(periods[:2], float)
+    fold = plane_fold(prep, periods, kz, soc_scale)
+    G = int(grid)
+    h = P / G
+    ii, jj = np.meshgrid(np.arange(G), np.arange(G), indexing="ij")
+    cen = np.column_stack([(ii.ravel() + offset[0]) * h[0], (jj.ravel() + offset[1]) * h[1]])
+    val, gap = _sea_values(cen, kz, fold, prep, mu, kT, degen_tol, occupation_cut)
+    n_cells = 1.0 if area_cell is None else P[0] * P[1] / area_cell
+    running = val.sum() * h[0] * h[1]
+    by_level, n_refined, n_points, capped = [running / n_cells], [], len(cen), False
+    sub = ((np.arange(split) + 0.5) / split - 0.5)
+    for _ in range(levels):
+        bad = gap < velocity * h.max()
+        if n_points + split * split * bad.sum() > max_points:
+            capped = True
+            break
+        n_refined.append(int(bad.sum()))
+        if not bad.any():
+            break
+        off = np.stack(np.meshgrid(sub * h[0], sub * h[1], indexing="ij"), -1).reshape(-1, 2)
+        kids = (cen[bad][:, None, :] + off[None]).reshape(-1, 2)
+        kv, kg = _sea_values(kids, kz, fold, prep, mu, kT, degen_tol, occupation_cut)
+        hn = h / split
+        running += kv.sum() * hn[0] * hn[1] - val[bad].sum() * h[0] * h[1]
+        by_level.append(running / n_cells)
+        n_points += len(kids)
+        cen, val, gap, h = kids, kv, kg, hn
+    unresolved = float(np.abs(val[gap < velocity * h.max()]).sum() * h[0] * h[1] / n_cells)
+    return dict(I=running / n_cells, by_level=by_level, n_points=n_points, n_refined=n_refined,
+                unresolved=unresolved, capped=capped, h_min=float(h.max()))

@@ -31,6 +31,8 @@ UNITS = {
     "plane_check.plane_sum, plane_check.plane_sum_half_grid": "dimensionless, as plane_sum (whole plane, finite A)",
     "plane_check.sigma, plane_check.sigma_half_grid": "(hbar/e) S/cm",
     "plane_check.degen_tol": "eV",
+    "plane_check.velocity": "eV*Angstrom",
+    "plane_check.unresolved_total": "(hbar/e) S/cm",
     "cost": "s",
 }
 
@@ -63,8 +65,14 @@ def register(sub):
                         "spin-orbit scales on every computed plane: the per-plane sums and the full-zone σ they "
                         "give, next to the line constant (an independent route; its difference is what the "
                         "A → 0 line sum leaves out at that A)")
-    p.add_argument("--plane-grid", default="256", metavar="G",
-                   help="G×G grid of --plane-check over the box; G/2 is computed too as its check (default 256)")
+    p.add_argument("--plane-grid", default="128", metavar="G",
+                   help="base G×G grid of --plane-check over the box, refined where gaps are unresolved; the same "
+                        "from a (G/2)² base is computed too as its check (default 128)")
+    p.add_argument("--plane-levels", default="8", metavar="L",
+                   help="refinement levels of --plane-check (cell side halved per level; default 8)")
+    p.add_argument("--plane-velocity", default="10", metavar="V",
+                   help="a cell is refined while the gap at its midpoint is below V × its side: V bounds the band "
+                        "velocity differences, eV·Å (default 10)")
     p.add_argument("--plane-degen-tol", default="1e-4", metavar="TOL",
                    help="degeneracy tolerance (broadening Γ) of --plane-check, eV (default 1e-4)")
     p.add_argument("--top", default="25", metavar="N", help="rows of the piercing table (default 25)")
@@ -126,7 +134,9 @@ def run(args):
     if args.plane_check is not None:
         scales = [parse_float("--plane-check", x, positive=True) for x in parse_list("--plane-check", args.plane_check)]
         check = dict(soc_scales=scales, grid=_int("--plane-grid", args.plane_grid, 8),
-                     degen_tol=parse_float("--plane-degen-tol", args.plane_degen_tol, positive=True))
+                     degen_tol=parse_float("--plane-degen-tol", args.plane_degen_tol, positive=True),
+                     levels=_int("--plane-levels", args.plane_levels),
+                     velocity=parse_float("--plane-velocity", args.plane_velocity, positive=True))
     t = time.time()
     res = nodal.census(model, mu, parse_float("--kT", args.kT, nonneg=True), n_planes=planes,
                        grid=_int("--grid", args.grid, 8), r_max=r_max,
@@ -198,8 +208,9 @@ def report(res, top, out=None):
       "(away from nodes; next to nodes)")
     pc = res.get("plane_check")
     if pc:
-        p("  then, per A of --plane-check, the whole-plane Fermi-sea integral on the "
-          f"{pc['grid']}² grid [its {pc['grid_half']}² value]")
+        p(f"  then, per A of --plane-check, the whole-plane Fermi-sea integral from the {pc['grid']}² base grid "
+          f"[from the {pc['grid_half']}² base], each refined up to {pc['levels']} levels where a gap is below "
+          f"{pc['velocity']:g} eV·Å × the cell side")
     for info in res["planes"]:
         j = info["kz_index"]
         sea = "".join(f" | A={A}: {pc['plane_sum'][A][j]:+9.4f} [{pc['plane_sum_half_grid'][A][j]:+9.4f}]"
@@ -219,8 +230,11 @@ def report(res, top, out=None):
     if pc:
         for A in pc["sigma"]:
             p(f"  whole-plane Fermi sea at A = {A} (degen_tol {pc['degen_tol']:g} eV, same planes): "
-              f"{pc['sigma'][A]:.2f} on {pc['grid']}², {pc['sigma_half_grid'][A]:.2f} on {pc['grid_half']}² "
-              f"(ħ/e) S/cm; minus the prediction: {pc['sigma'][A] - res['prediction']:+.2f} (ħ/e) S/cm")
+              f"{pc['sigma'][A]:.2f} from the {pc['grid']}² base, {pc['sigma_half_grid'][A]:.2f} from {pc['grid_half']}² "
+              f"(ħ/e) S/cm; minus the prediction: {pc['sigma'][A] - res['prediction']:+.2f} (ħ/e) S/cm; "
+              f"unresolved cells at the finest level hold {pc['unresolved_total'][A]:.2f} (ħ/e) S/cm")
+        if pc["capped_planes"]:
+            p(f"  (refinement stopped by the point cap on planes {pc['capped_planes']}: those values are not converged)")
     if res["warnings"]:
         p(f"warnings ({len(res['warnings'])}):")
         for w in res["warnings"][:20]:
