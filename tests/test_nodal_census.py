@@ -355,3 +355,6 @@ def test_flagged_disks_take_their_analytic_value(monkeypatch):
     assert r["checks"]["prediction_disks"] == pytest.approx(0.1 * exact, rel=0.02)
     assert r["prediction"] == pytest.approx(exact, rel=1e-3)
     assert "flagged" in r["prediction_source"]
+    dkz = r["geometry"]["g_z"] / FAST["n_planes"]
+    assert nodal.PREFACTOR * dkz * sum(r["plane_sum_prediction"]) == pytest.approx(r["prediction"], rel=1e-12)
+    assert nodal.PREFACTOR * dkz * sum(r["plane_sum"]) == pytest.approx(r["checks"]["prediction_disks"], rel=1e-12)

@@ -1051,6 +1051,7 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
     sigma = PREFACTOR ∫ dk_z I, (ħ/e) S/cm), prediction_topo (from C_topo everywhere), checks["prediction_disks"] (disk values
     everywhere) and checks["prediction_hybrid"] (= prediction),
     plane_kz, plane_sum / plane_sum_topo (Σ over classes of C per plane, orbit-weighted),
+    plane_sum_prediction (per plane, what the prediction sums: C_topo for flagged disks),
     piercings (one record per orbit: kz_index, k, n, E0, E0_minus_mu, weight = orbit size,
     found (classes of the orbit found), images (in the box, per class), occupation, W, ell,
     C_topo, integrated, C and, if integrated, the checks of :func:`disk_integral`),
@@ -1169,7 +1170,7 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
     if comm is not None:
         done = sorted((d for part in comm.allgather(done) for d in part), key=lambda d: d[0]["kz_index"])
     pierc, warnings, plane_info = [], [], []
-    plane_sum, plane_topo = np.zeros(n_planes), np.zeros(n_planes)
+    plane_sum, plane_topo, plane_pred = np.zeros(n_planes), np.zeros(n_planes), np.zeros(n_planes)
     cost = dict(find=0.0, disks=0.0, disk_points=0, candidates=0, rejected=0, disks_integrated=0,
                 plane_check=0.0)
     n_sea = len(plane_check["soc_scales"]) if plane_check is not None else 0
@@ -1183,11 +1184,13 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
             cost[key] += cst[key]
         plane_sum[j] = sum(r["weight"] * r["C"] for r in recs)
         plane_topo[j] = sum(r["weight"] * r["C_topo"] for r in recs)
+        plane_pred[j] = sum(r["weight"] * (r["C_topo"] if r.get("flags") else r["C"]) for r in recs)
         if n_sea:
             sea[:, :, j] = info.pop("sea")
         if time_reversal:
             plane_sum[n_planes - 1 - j] = plane_sum[j]
             plane_topo[n_planes - 1 - j] = plane_topo[j]
+            plane_pred[n_planes - 1 - j] = plane_pred[j]
             sea[:, :, n_planes - 1 - j] = sea[:, :, j]
     integ = [p for p in pierc if p["integrated"]]
     fold = 2.0 if time_reversal else 1.0
@@ -1244,6 +1247,7 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
                            f"disk integrals; analytic C_topo for the {checks['n_flagged']} flagged disks"),
         prediction_topo=topo, planes=plane_info,
         plane_kz=kz_all.tolist(), plane_sum=plane_sum.tolist(), plane_sum_topo=plane_topo.tolist(),
+        plane_sum_prediction=(plane_pred if disk_stride == 1 else plane_topo).tolist(),
         piercings=pierc,
         geometry={k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in geom.items()},
         symmetry=dict(n_plane_operations=len(ops), point_group=pg, time_reversal_ok=tr_ok),

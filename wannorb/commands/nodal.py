@@ -21,7 +21,7 @@ UNITS = {
     "prediction_topo": "(hbar/e) S/cm",
     "checks.prediction_*": "(hbar/e) S/cm",
     "plane_kz": "1/Angstrom",
-    "plane_sum, plane_sum_topo, piercings.C, piercings.C_topo": "dimensionless (disk integral of "
+    "plane_sum, plane_sum_topo, plane_sum_prediction, piercings.C, piercings.C_topo": "dimensionless (disk integral of "
     "Omega in Angstrom^2 hbar over dk_x dk_y in 1/Angstrom^2, per hbar); "
     "sigma = (e^2/hbar) 1e8/(8 pi^3) * integral dk_z sum C",
     "piercings.k": "1/Angstrom (Cartesian, in the plane's box)",
@@ -203,7 +203,8 @@ def report(res, top, out=None):
           f"{'; '.join(q.get('flags', []))} |")
     p("\n(wt: orbit size under the plane operations; * = fewer members found than the symmetry implies; "
       "C dimensionless, see the JSON's units)")
-    p("\nper plane: Σ_orbits weight·C (disk integrals, or C_topo where no disk was done) | Σ weight·C_topo | "
+    p("\nper plane: Σ_orbits weight·C as the prediction sums it (disk integrals; C_topo for flagged disks or "
+      "where no disk was done) | Σ weight·C_topo | "
       "nodes found | pairs searched | Berry-parity plaquettes disagreeing before the second search → after "
       "(away from nodes; next to nodes)")
     pc = res.get("plane_check")
@@ -215,7 +216,7 @@ def report(res, top, out=None):
         j = info["kz_index"]
         sea = "".join(f" | A={A}: {pc['plane_sum'][A][j]:+9.4f} [{pc['plane_sum_half_grid'][A][j]:+9.4f}]"
                       for A in pc["plane_sum"]) if pc else ""
-        p(f"  k_z = {res['plane_kz'][j]:.5f} 1/Å: {res['plane_sum'][j]:+9.4f} | {res['plane_sum_topo'][j]:+9.4f} | "
+        p(f"  k_z = {res['plane_kz'][j]:.5f} 1/Å: {res['plane_sum_prediction'][j]:+9.4f} | {res['plane_sum_topo'][j]:+9.4f} | "
           f"{info['n_nodes']:4d} | {info['bands']} | {info['parity_mismatch_before']} → {info['parity_mismatch']} "
           f"({info['parity_mismatch_next_to_nodes']}){sea}")
     p(f"\nprediction σ^z_xy(Eq. (4), orbital, A → 0) = {res['prediction']:.2f} (ħ/e) S/cm [{res['prediction_source']}]")
@@ -254,7 +255,8 @@ def plot_census(data, path):
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.5))
     kz = np.asarray(data["plane_kz"], float)
     done = [info["kz_index"] for info in data["planes"]]
-    a1.plot(kz[done], np.asarray(data["plane_sum"], float)[done], "o-", label="disk integrals")
+    a1.plot(kz[done], np.asarray(data.get("plane_sum_prediction", data["plane_sum"]), float)[done], "o-",
+            label="census (disk integrals; C_topo for flagged disks)")
     a1.plot(kz[done], np.asarray(data["plane_sum_topo"], float)[done], "x--", label="analytic −2πW|ℓ_z| f")
     pc = data.get("plane_check")
     if pc:
