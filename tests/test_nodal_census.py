@@ -167,6 +167,27 @@ def test_adaptive_plane_integral_resolves_a_narrow_spin_orbit_tube():
         assert r0["I"] == pytest.approx(u, rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.parametrize("system, mu", [("pcubic", -0.868), ("Cr", None)])
+def test_symmetry_reduced_plane_integral_equals_the_full_box(system, mu):
+    """One base cell per orbit of the plane operations and in-plane translations (bcc Cr: two cells
+    per box), weighted by the orbit size and refined as its images would be: the same sum as the
+    whole box, at a fraction of the points."""
+    m = pcubic() if system == "pcubic" else api.load_system(system)
+    mu = m.fermi_energy if mu is None else mu
+    prep = nodal.prepare(m)
+    geom = nodal.slicing_geometry(m.lattice)
+    P = np.asarray(geom["periods"])
+    ops, _, _ = nodal.plane_operations(m)
+    reps, weight, used = nodal.grid_cell_orbits(m.lattice, P, 16, ops)
+    assert used == len(ops) == 8 and weight.sum() == 16 * 16
+    assert len(reps) < 16 * 16 / (4 * geom["images_per_class"])
+    kw = dict(area_cell=geom["area_2d"], levels=3, velocity=10.0)
+    a = nodal.plane_sea_adaptive(prep, P, 0.37, 16, 0.3, mu, 0.05, 1e-4, **kw)
+    b = nodal.plane_sea_adaptive(prep, P, 0.37, 16, 0.3, mu, 0.05, 1e-4, ops=ops, **kw)
+    assert abs(a["I"]) > 1.0 and b["I"] == pytest.approx(a["I"], rel=1e-9)
+    assert b["n_points"] < a["n_points"] / 4
+
+
 def test_spin_mixing_h0_is_refused():
     m = pcubic()
     H0 = np.array(m.H0)
