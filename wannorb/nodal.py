@@ -51,6 +51,13 @@ without any full-zone Hall sum:
    Derivation: per spin, H = d·(σ_x, σ_z) + m σ_y, ⟨L_z⟩ = ℓ_z ⟨σ_y⟩ = ∓ℓ_z m/E, Ω = ±m J/(2E³)
    (J the Jacobian of q ↦ d), ∫ d²q m² J/(2E⁴) = πW/2 for either band, whatever m.
 
+6. An independent check, optional (``plane_check``, ``wannorb nodal --plane-check A``): on the same
+   planes, the whole-plane Fermi-sea integral I(k_z) at a finite scale A (:func:`plane_sea_adaptive`:
+   H(k) from the R-vectors folded onto the plane, wannorb's kernel, a midpoint grid refined where a
+   gap between groups is below v·h, one base cell per symmetry orbit). It contains everything the
+   line sum leaves out at that A (finite-A corrections, the O(A²) background, nodes the search
+   missed), and PREFACTOR ∫ dk_z I is the full-zone Eq. (4) σ at A, converged in-plane.
+
 Known limitations (see also :func:`census`): nodes closer together than the grid spacing with
 opposite windings in one plaquette are invisible to the parity check (their contributions nearly
 cancel); near a point where a third band meets the pair (triple points on C3/C4 axes) or where a
