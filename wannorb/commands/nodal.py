@@ -73,6 +73,9 @@ def register(sub):
     p.add_argument("--plane-velocity", default="10", metavar="V",
                    help="a cell is refined while the gap at its midpoint is below V × its side: V bounds the band "
                         "velocity differences, eV·Å (default 10)")
+    p.add_argument("--plane-max-points", default="4000000", metavar="N",
+                   help="stop refining a plane (and report it as capped) beyond N k-points per base grid "
+                        "(default 4e6)")
     p.add_argument("--plane-degen-tol", default="1e-4", metavar="TOL",
                    help="degeneracy tolerance (broadening Γ) of --plane-check, eV (default 1e-4)")
     p.add_argument("--top", default="25", metavar="N", help="rows of the piercing table (default 25)")
@@ -136,7 +139,8 @@ def run(args):
         check = dict(soc_scales=scales, grid=_int("--plane-grid", args.plane_grid, 8),
                      degen_tol=parse_float("--plane-degen-tol", args.plane_degen_tol, positive=True),
                      levels=_int("--plane-levels", args.plane_levels),
-                     velocity=parse_float("--plane-velocity", args.plane_velocity, positive=True))
+                     velocity=parse_float("--plane-velocity", args.plane_velocity, positive=True),
+                     max_points=_int("--plane-max-points", args.plane_max_points, 1))
     t = time.time()
     res = nodal.census(model, mu, parse_float("--kT", args.kT, nonneg=True), n_planes=planes,
                        grid=_int("--grid", args.grid, 8), r_max=r_max,
