@@ -122,6 +122,19 @@ def run(args):
     planes = _int("--planes", args.planes, 2)
     if not args.no_time_reversal and planes % 2:
         raise InputError(f"--planes {planes}: must be even (k_z → −k_z folding); or give --no-time-reversal")
+    kT = parse_float("--kT", args.kT, nonneg=True)       # every input is checked before any work starts
+    grid = _int("--grid", args.grid, 8)
+    degen_tol = parse_float("--degen-tol", args.degen_tol, positive=True)
+    disk_stride = _int("--disk-stride", args.disk_stride)
+    top = _int("--top", args.top)
+    check = None
+    if args.plane_check is not None:
+        scales = [parse_float("--plane-check", x, positive=True) for x in parse_list("--plane-check", args.plane_check)]
+        check = dict(soc_scales=scales, grid=_int("--plane-grid", args.plane_grid, 8),
+                     degen_tol=parse_float("--plane-degen-tol", args.plane_degen_tol, positive=True),
+                     levels=_int("--plane-levels", args.plane_levels),
+                     velocity=parse_float("--plane-velocity", args.plane_velocity, positive=True),
+                     max_points=_int("--plane-max-points", args.plane_max_points, 1))
     from ..parallel import launcher_comm
     comm = launcher_comm()
     root = comm is None or comm.Get_rank() == 0
@@ -133,20 +146,10 @@ def run(args):
     def progress(msg):                       # one call per finished plane: bar with ETA, details on the side
         bar.update(1)
         bar.set_postfix_str(msg.split(": ", 1)[-1].split(",")[0])
-    check = None
-    if args.plane_check is not None:
-        scales = [parse_float("--plane-check", x, positive=True) for x in parse_list("--plane-check", args.plane_check)]
-        check = dict(soc_scales=scales, grid=_int("--plane-grid", args.plane_grid, 8),
-                     degen_tol=parse_float("--plane-degen-tol", args.plane_degen_tol, positive=True),
-                     levels=_int("--plane-levels", args.plane_levels),
-                     velocity=parse_float("--plane-velocity", args.plane_velocity, positive=True),
-                     max_points=_int("--plane-max-points", args.plane_max_points, 1))
     t = time.time()
-    res = nodal.census(model, mu, parse_float("--kT", args.kT, nonneg=True), n_planes=planes,
-                       grid=_int("--grid", args.grid, 8), r_max=r_max,
-                       degen_tol=parse_float("--degen-tol", args.degen_tol, positive=True),
+    res = nodal.census(model, mu, kT, n_planes=planes, grid=grid, r_max=r_max, degen_tol=degen_tol,
                        soc_mode=args.soc_mode, symmetry=not args.no_symmetry,
-                       time_reversal=not args.no_time_reversal, disk_stride=_int("--disk-stride", args.disk_stride),
+                       time_reversal=not args.no_time_reversal, disk_stride=disk_stride,
                        parity_check=not args.no_parity_check, plane_check=check,
                        progress=progress, comm=comm)
     bar.close()
@@ -155,7 +158,7 @@ def run(args):
     if not np.isfinite(res["prediction"]):
         raise InputError(f"{model.name}: the census gave a non-finite prediction ({res['prediction']}); "
                          "see the warnings in the JSON")
-    report(res, _int("--top", args.top))
+    report(res, top)
     if args.reference:
         ref = [parse_float("--reference", x) for x in parse_list("--reference", args.reference)]
         lo, hi = min(ref), max(ref)
