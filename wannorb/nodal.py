@@ -317,6 +317,16 @@ def spinless_energies(k_cart, prep):
     return np.linalg.eigvalsh(spinless_sums(k_cart, prep, derivs=False)[0])
 
 
+def box_indices(R_cart, periods):
+    """n_a = R_a P_a / 2π (nR, 2) int for the in-plane components of the R-vectors: integers because
+    P_a â is a reciprocal vector; InputError if they are not (lattice not commensurate with the box)."""
+    n = np.asarray(R_cart)[:, :2] * np.asarray(periods[:2], float) / (2 * np.pi)
+    ni = np.rint(n).astype(np.int64)
+    if np.abs(n - ni).max() > 1e-6:
+        raise InputError("lattice vectors are not commensurate with the slicing box")
+    return ni
+
+
 def plane_hamiltonians(prep, periods, kz, grid, offset=(0.0, 0.0)):
     """Spinless H0(k) (G, G, nb, nb) on the grid k = ((i + o_x) P_x/G, (j + o_y) P_y/G, k_z), eV.
 
@@ -326,10 +336,7 @@ def plane_hamiltonians(prep, periods, kz, grid, offset=(0.0, 0.0)):
     """
     G = int(grid)
     R = prep.R_cart
-    n = R[:, :2] * periods[:2] / (2 * np.pi)
-    ni = np.rint(n).astype(np.int64)
-    if np.abs(n - ni).max() > 1e-6:
-        raise InputError("lattice vectors are not commensurate with the slicing box")
+    ni = box_indices(R, periods)
     nb = prep.Hs.shape[1]
     pre = np.exp(1j * kz * R[:, 2] + 2j * np.pi * (ni @ np.asarray(offset, float)) / G)
     g = np.zeros((G, G, nb * nb), complex)
@@ -344,7 +351,7 @@ def plane_hamiltonians_at(prep, periods, kz, grid, offset, ij, block=9):
     elements at a time (a fine grid of 512² × 81 elements would need 340 MB)."""
     G = int(grid)
     R = prep.R_cart
-    ni = np.rint(R[:, :2] * periods[:2] / (2 * np.pi)).astype(np.int64)
+    ni = box_indices(R, periods)
     nb = prep.Hs.shape[1]
     pre = np.exp(1j * kz * R[:, 2] + 2j * np.pi * (ni @ np.asarray(offset, float)) / G)
     flat = pre[:, None] * prep.Hs.reshape(len(R), nb * nb)
@@ -1295,10 +1302,7 @@ def plane_sea_integral(prep, periods, kz, grid, soc_scale, mu, kT, degen_tol, ar
     """
     G = int(grid)
     R = prep.R_cart
-    n = R[:, :2] * np.asarray(periods[:2]) / (2 * np.pi)
-    ni = np.rint(n).astype(np.int64)
-    if np.abs(n - ni).max() > 1e-6:
-        raise InputError("lattice vectors are not commensurate with the slicing box")
+    ni = box_indices(R, periods)
     nw = prep.HR0.shape[1]
     m = nw * nw
     X = (prep.HR0 + soc_scale * prep.HRsoc).reshape(len(R), m)
@@ -1340,7 +1344,7 @@ def plane_fold(prep, periods, kz, soc_scale):
     (:func:`plane_points_hk`). Folding merges the R-vectors that differ only in R_z (Pt: 6339 → the
     few hundred distinct in-plane translations)."""
     R = prep.R_cart
-    key = np.rint(R[:, :2] * np.asarray(periods[:2]) / (2 * np.pi)).astype(np.int64)
+    key = box_indices(R, periods)
     uniq, inv = np.unique(key, axis=0, return_inverse=True)
     inv = inv.ravel()
     nw = prep.HR0.shape[1]
