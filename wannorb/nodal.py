@@ -78,12 +78,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import bloch
+from . import bloch, planequad
 from .errors import InputError
-from .hall import CONDUCTANCE_QUANTUM, ANGSTROM_PER_CM, DEGEN_TOL_EV, fermi_dirac, operator_stack
+from .hall import DEGEN_TOL_EV, fermi_dirac, operator_stack
 from .kernels.hall import allocate_outputs, hall_integrands
+from .planequad import PREFACTOR, box_indices
 
-PREFACTOR = CONDUCTANCE_QUANTUM * ANGSTROM_PER_CM / (8 * np.pi ** 3)   # (e²/ħ)·1e8/(8π³), S/cm·Å
 NODE_TOL_EV = 1e-7          # a refined grid minimum counts as a degeneracy below this gap
 SOC_GAP_MAX_EV = 1e-3       # target spin-orbit gap at k0 (upper end)
 ORBITAL_Z, X_DIR, Y_DIR = 2, 0, 1
@@ -315,16 +315,6 @@ def spinless_hk(k_cart, prep):
 def spinless_energies(k_cart, prep):
     """Spinless band energies at k (nk, nb), eV."""
     return np.linalg.eigvalsh(spinless_sums(k_cart, prep, derivs=False)[0])
-
-
-def box_indices(R_cart, periods):
-    """n_a = R_a P_a / 2π (nR, 2) int for the in-plane components of the R-vectors: integers because
-    P_a â is a reciprocal vector; InputError if they are not (lattice not commensurate with the box)."""
-    n = np.asarray(R_cart)[:, :2] * np.asarray(periods[:2], float) / (2 * np.pi)
-    ni = np.rint(n).astype(np.int64)
-    if np.abs(n - ni).max() > 1e-6:
-        raise InputError("lattice vectors are not commensurate with the slicing box")
-    return ni
 
 
 def plane_hamiltonians(prep, periods, kz, grid, offset=(0.0, 0.0)):
@@ -1337,156 +1327,41 @@ def plane_sea_integral(prep, periods, kz, grid, soc_scale, mu, kT, degen_tol, ar
 
 
 def plane_fold(prep, periods, kz, soc_scale):
-    """H(R) folded onto the plane k_z: F_p = Σ_{R: (R_x, R_y) = p} e^{i k_z R_z} (H0 + A·Hsoc)(R).
-
-    Returns (Rxy (np, 2) Å, Fd (np, 3·nw²) complex: [F, i R_x F, i R_y F]) so that at any in-plane
-    k, H(k) and ∂_x, ∂_y H(k) (τ = 0 phases) are one matrix product with e^{i k·R_xy}
-    (:func:`plane_points_hk`). Folding merges the R-vectors that differ only in R_z (Pt: 6339 → the
-    few hundred distinct in-plane translations)."""
-    R = prep.R_cart
-    key = box_indices(R, periods)
-    uniq, inv = np.unique(key, axis=0, return_inverse=True)
-    inv = inv.ravel()
-    nw = prep.HR0.shape[1]
-    X = (prep.HR0 + soc_scale * prep.HRsoc).reshape(len(R), nw * nw) * np.exp(1j * kz * R[:, 2])[:, None]
-    F = np.zeros((len(uniq), nw * nw), complex)
-    np.add.at(F, inv, X)
-    Rxy = np.zeros((len(uniq), 2))
-    np.add.at(Rxy, inv, R[:, :2])
-    Rxy /= np.bincount(inv, minlength=len(uniq))[:, None]
-    Fd = np.concatenate([F, 1j * Rxy[:, 0, None] * F, 1j * Rxy[:, 1, None] * F], axis=1)
-    return Rxy, Fd
+    """H0 + A·Hsoc folded onto the plane k_z (:func:`wannorb.planequad.fold`)."""
+    return planequad.fold(prep.R_cart, prep.HR0 + soc_scale * prep.HRsoc, periods, kz)
 
 
 def plane_points_hk(kxy, kz, fold, centres):
     """H(k), ∂H(k) (∂_z = 0) in wannorb's convention at in-plane points kxy (nk, 2) of the plane k_z."""
-    Rxy, Fd = fold
-    nw = int(round(np.sqrt(Fd.shape[1] // 3)))
-    blk = (np.exp(1j * (kxy @ Rxy.T)) @ Fd).reshape(len(kxy), 3, nw, nw)
-    k = np.column_stack([kxy, np.full(len(kxy), kz)])
-    dH = np.zeros((len(kxy), 3, nw, nw), complex)
-    dH[:, :2] = blk[:, 1:]
-    return bloch._apply_centres(blk[:, 0], dH, k, centres)
+    return planequad.points_hk(kxy, kz, fold, centres)
 
 
-def _sea_values(kxy, kz, fold, prep, mu, kT, degen_tol, occupation_cut, chunk=2048):
-    """Integrand Σ f Ω^{z,orbital,xy} (Å²ħ) and the smallest gap (eV) between adjacent groups whose
-    lower group is occupied (f > occupation_cut) at the points kxy (nk, 2)."""
-    val = np.empty(len(kxy))
-    gap = np.empty(len(kxy))
-    for s in range(0, len(kxy), chunk):
-        H, dH = plane_points_hk(kxy[s:s + chunk], kz, fold, prep.centres)
-        k = np.column_stack([kxy[s:s + chunk], np.full(len(H), kz)])
-        v, E = orbital_hall_integrand(k, H, dH, prep, mu, kT, degen_tol)
-        dE = np.diff(E, axis=1)
-        occ = fermi_dirac(E[:, :-1], mu, kT) > occupation_cut
-        val[s:s + chunk] = v
-        gap[s:s + chunk] = np.where((dE > degen_tol) & occ, dE, np.inf).min(axis=1)
-    return val, gap
-
-
-def grid_cell_orbits(lattice, periods, grid, ops=None, offset=(0.5, 0.5), tol=1e-6):
-    """Orbits of the G×G box cells (centres ((i + o) P_x/G, (j + o) P_y/G)) under the in-plane
-    reciprocal translations (G_z = 0) and the operations ``ops`` (3×3 Cartesian, M ẑ = ẑ) that map the
-    grid onto itself; operations that do not (e.g. C3 on a rectangular box) are dropped.
-
-    Returns (reps (n,) flat indices of one cell per orbit, weight (n,) orbit sizes, n_ops_used).
-    Σ_box f = Σ_reps weight·f for any f invariant under the group.
-    """
-    P = np.asarray(periods[:2], float)
-    G = int(grid)
-    h = P / G
-    B = 2 * np.pi * np.linalg.inv(np.asarray(lattice, float)).T
-    n = np.indices((13, 13, 13)).reshape(3, -1).T - 6
-    g = n @ B
-    g = g[np.abs(g[:, 2]) < 1e-9][:, :2]
-    red = g / P
-    g = g[np.all((red >= -1e-9) & (red < 1 - 1e-9), axis=1)]
-    ii, jj = np.meshgrid(np.arange(G), np.arange(G), indexing="ij")
-    cen = np.column_stack([(ii.ravel() + offset[0]) * h[0], (jj.ravel() + offset[1]) * h[1]])
-    ops2 = [np.eye(2)] if ops is None else [np.asarray(M, float)[:2, :2] for M in ops]
-    canon = np.arange(G * G)
-    used = 0
-    images = []
-    for M in ops2:
-        x = cen @ M.T
-        ok = True
-        imgs = []
-        for t in g:
-            f = (x + t) / h - np.asarray(offset)
-            fi = np.rint(f)
-            if np.abs(f - fi).max() > tol:
-                ok = False
-                break
-            imgs.append((fi[:, 0].astype(np.int64) % G) * G + fi[:, 1].astype(np.int64) % G)
-        if ok:
-            used += 1
-            images.extend(imgs)
-    # the group generated by the kept operations and translations: close the orbits by iterating
-    for _ in range(64):
-        new = canon.copy()
-        for im in images:
-            np.minimum.at(new, im, canon)
-            new = np.minimum(new, new[im])
-        if np.array_equal(new, canon):
-            break
-        canon = new
-    reps, weight = np.unique(canon, return_counts=True)
-    return reps, weight, used
+grid_cell_orbits = planequad.cell_orbits
 
 
 def plane_sea_adaptive(prep, periods, kz, grid, soc_scale, mu, kT, degen_tol, area_cell=None, levels=4,
                        velocity=5.0, split=2, occupation_cut=1e-8, max_points=4_000_000, offset=(0.5, 0.5),
                        ops=None):
-    """:func:`plane_sea_integral` with the grid refined where the integrand can be unresolved.
+    """:func:`plane_sea_integral` with the grid refined where the integrand can be unresolved
+    (:func:`wannorb.planequad.adaptive_plane` on the Eq. (4) orbital σ^z_xy integrand).
 
     Eq. (4)'s integrand peaks where two groups come close (at an SOI-gapped node, width ~ Δ/v in k),
-    and a cell of side h resolves such a peak only if Δ ≳ v h. Midpoint rule on G×G cells; every cell
-    whose midpoint has a gap Δ (between adjacent groups, the lower one occupied) below
-    ``velocity``·h is replaced by split×split children, recursively, ``levels`` times (h/split^l).
-    Since Δ changes by at most ~v·h across a cell, a cell holding a smaller gap is caught by its
-    midpoint when the band velocities (differences) are below ``velocity`` (eV·Å).
-
+    and a cell of side h resolves such a peak only if Δ ≳ v h: every cell whose midpoint has a gap
+    (between adjacent groups, the lower one occupied) below ``velocity``·h is split, ``levels`` times.
     ``ops``: plane operations (:func:`plane_operations`) under which the integrand is invariant; only
     one base cell per orbit (:func:`grid_cell_orbits`, with the in-plane translations) is computed and
-    refined, weighted by the orbit size — the refinement of an image cell is the image of the
-    refinement (the gap criterion is invariant), so the sum is unchanged.
+    refined, weighted by the orbit size.
 
     Returns dict(I: the integral over one in-plane cell (dimensionless), by_level: the integral with
     the refinement stopped after level 0, 1, … (its convergence), n_points, n_refined per level,
     unresolved: Σ|value·area| of the finest cells that still fail the criterion (their share is
     what the finest level cannot vouch for), capped: True when ``max_points`` stopped refining).
     """
-    P = np.asarray(periods[:2], float)
-    fold = plane_fold(prep, periods, kz, soc_scale)
-    G = int(grid)
-    h = P / G
-    reps, wt, _ = grid_cell_orbits(prep.lattice, periods, G, ops, offset) if ops is not None else \
-        (np.arange(G * G), np.ones(G * G, np.int64), 1)
-    cen = np.column_stack([(reps // G + offset[0]) * h[0], (reps % G + offset[1]) * h[1]])
-    val, gap = _sea_values(cen, kz, fold, prep, mu, kT, degen_tol, occupation_cut)
-    n_cells = 1.0 if area_cell is None else P[0] * P[1] / area_cell
-    running = (wt * val).sum() * h[0] * h[1]
-    by_level, n_refined, n_points, capped = [running / n_cells], [], len(cen), False
-    sub = ((np.arange(split) + 0.5) / split - 0.5)
-    for _ in range(levels):
-        bad = gap < velocity * h.max()
-        if n_points + split * split * bad.sum() > max_points:
-            capped = True
-            break
-        n_refined.append(int(bad.sum()))
-        if not bad.any():
-            break
-        off = np.stack(np.meshgrid(sub * h[0], sub * h[1], indexing="ij"), -1).reshape(-1, 2)
-        kids = (cen[bad][:, None, :] + off[None]).reshape(-1, 2)
-        kw = np.repeat(wt[bad], len(off))
-        kv, kg = _sea_values(kids, kz, fold, prep, mu, kT, degen_tol, occupation_cut)
-        hn = h / split
-        running += (kw * kv).sum() * hn[0] * hn[1] - (wt[bad] * val[bad]).sum() * h[0] * h[1]
-        by_level.append(running / n_cells)
-        n_points += len(kids)
-        cen, val, gap, h, wt = kids, kv, kg, hn, kw
-    fail = gap < velocity * h.max()
-    unresolved = float(np.abs(wt[fail] * val[fail]).sum() * h[0] * h[1] / n_cells)
-    return dict(I=running / n_cells, by_level=by_level, n_points=n_points, n_refined=n_refined,
-                unresolved=unresolved, capped=capped, h_min=float(h.max()))
+    folded = plane_fold(prep, periods, kz, soc_scale)
+    values = planequad.hall_values(folded, kz, prep.centres, prep.Xops, mu, kT, degen_tol,
+                                   (ORBITAL_Z, X_DIR, Y_DIR), [0], occupation_cut=occupation_cut)
+    orbits = grid_cell_orbits(prep.lattice, periods, grid, ops, offset)[:2] if ops is not None else None
+    r = planequad.adaptive_plane(values, periods, grid, area_cell=area_cell, levels=levels, velocity=velocity,
+                                 split=split, max_points=max_points, offset=offset, orbits=orbits)
+    r.update(I=float(r["I"][0]), by_level=[float(b[0]) for b in r["by_level"]], unresolved=float(r["unresolved"][0]))
+    return r
