@@ -18,7 +18,10 @@ def centre_phases(k_cart, centres):
 
 
 def _apply_centres(Hk0, dHk0, k_cart, centres):
-    """From the τ = 0 sums to the centres convention: H = Φ∘H̃, ∂H = Φ∘(∂H̃ + i(τ_n − τ_m) H̃)."""
+    """From the τ = 0 sums to the centres convention: H = Φ∘H̃, ∂H = Φ∘(∂H̃ + i(τ_n − τ_m) H̃).
+    With every centre at one point Φ = 1 and the sums are returned as they are."""
+    if np.all(centres == centres[0]):
+        return Hk0, dHk0
     phi = centre_phases(k_cart, centres)
     Phi = phi.conj()[:, :, None] * phi[:, None, :]
     dtau = centres[None, :, :] - centres[:, None, :]          # (nw, nw, 3): τ_n − τ_m

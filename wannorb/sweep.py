@@ -19,6 +19,16 @@ Convergence (``refine``):
   estimate exceeds rtol·|σ| + atol is doubled again while the mesh stays within ``nk_max``; a point
   is never called converged on its first mesh (the twins share part of their error).
 * ``"uniform"`` — the same twin-mesh estimate and doubling, without adaptive refinement.
+* ``"planes"`` — σ = PREFACTOR Σ Δk_z I(k_z) on k_z planes (``wannorb.planequad``): each plane's
+  integral on a G×G grid refined 2×2 wherever a gap between groups (the lower one occupied) is below
+  v·h, so every spin-orbit tube is followed down to its width λAℓ/v whatever A; one base cell per
+  orbit of the plane operations that leave the component invariant; N midpoint planes, every
+  interval then split in three (the old plane reused) and, in later rounds, the intervals whose
+  last change was largest. Error estimate = |σ's change in the last k_z round| + what the unsplit
+  intervals changed before + |Σ_planes Δk_z (I_G − I_G/2)| on the first N planes (the in-plane
+  rule against a base grid of half the size) + the cells still unresolved at the finest in-plane
+  level. Converged when that is ≤ rtol·|σ| + atol after at least one k_z round. One μ; the chosen
+  component only (no full tensor).
 """
 import math
 import time
@@ -32,7 +42,10 @@ from .integration import run_chunks
 from .kernels.hall import allocate_outputs, hall_integrands
 from .kmesh import UniformMesh, chunk_points_limit
 
-REFINE_MODES = ("off", "adaptive", "uniform")
+REFINE_MODES = ("off", "adaptive", "uniform", "planes")
+# Defaults of refine="planes" (wannorb.planequad): base planes, k_z rounds, in-plane base grid,
+# in-plane refinement levels, band velocity bound (eV·Å) of the gap criterion, points per plane.
+PLANES_DEFAULTS = dict(n_planes=16, kz_rounds=3, grid=48, levels=10, velocity=20.0, max_points=2_000_000)
 # Relative convergence target of a sweep point (the issue's "moves by < 1 %").
 RTOL = 0.01
 # Absolute floor, (ħ/e) S/cm: a value below this is numerically zero (symmetry-forbidden
@@ -69,7 +82,7 @@ def sweep(system, soc_scales, mu=None, filling=None, keep_electron_count=False, 
           shift=(0.0, 0.0, 0.0), methods=METHODS, quantities=QUANTITIES, degen_tol=DEGEN_TOL_EV,
           component="zxy", refine="adaptive", refine_factor=rf.REFINE_FACTOR, max_level=rf.MAX_LEVEL,
           max_points=rf.MAX_POINTS, rtol=RTOL, atol=ATOL, nk_max=None, split_deltas=SPLIT_DELTAS,
-          operator_phases=True, progress=True, symmetry=True, chunk_runner=None):
+          operator_phases=True, progress=True, symmetry=True, chunk_runner=None, planes=None):
     """σ^j_ik at each SOI scale, with convergence control and diagnostics.
 
     Parameters
@@ -90,7 +103,10 @@ def sweep(system, soc_scales, mu=None, filling=None, keep_electron_count=False, 
         symmetries checked on the model, as in ``wannorb hall``); the adaptive refinement always
         walks the full mesh
     chunk_runner : like :func:`wannorb.integration.run_chunks` (e.g. ``MPIChunkRunner``) for the
-        uniform-mesh passes and the μ search; the adaptive refinement runs on every rank alike
+        uniform-mesh passes, the planes of refine='planes' and the μ search; the adaptive
+        refinement runs on every rank alike
+    planes : dict overriding PLANES_DEFAULTS for refine='planes' (n_planes, kz_rounds, grid, levels,
+        velocity eV·Å, max_points)
 
     Returns
     -------
@@ -164,6 +180,17 @@ def sweep(system, soc_scales, mu=None, filling=None, keep_electron_count=False, 
     todo = list(range(len(scales)))
     runs = {s: [] for s in todo}        # per scale: list of per-mesh records
     n_cur = nk
+    if refine == "planes":
+        pl = _planes_settings(system, planes, comp, symmetry)
+        for s in todo:
+            if len(mus_per_scale[s]) != 1:
+                raise InputError("--refine planes takes one chemical potential")
+            runs[s].append(_integrate_planes(system, scales[s], mus_per_scale[s][0], common, pl, methods,
+                                             quantities, rtol, atol, runner, progress))
+        todo = []
+        settings_pl = {"planes": {k: v for k, v in pl.items() if k not in ("orbits", "geometry")}}
+    else:
+        settings_pl = {}
     while todo:
         integrals = {}
         for sh in shifts:
@@ -193,7 +220,7 @@ def sweep(system, soc_scales, mu=None, filling=None, keep_electron_count=False, 
         kT=float(kT), nk=list(nk), nk_max=list(nk_max), shift=list(shift), degen_tol=degen_tol, refine=refine,
         refine_factor=factor, max_level=int(max_level), max_points=int(max_points), rtol=rtol, atol=atol,
         operator_phases=bool(operator_phases), split_deltas=list(split_deltas),
-        symmetry_requested=bool(symmetry)), t_start)
+        symmetry_requested=bool(symmetry), **settings_pl), t_start)
 
 
 def _mesh_eigenvalues(system, nk, shift, soc_scale, Xops, degen_tol, symmetry, runner):
@@ -351,6 +378,131 @@ def _integrate_plan(system, scales, mus_list, nk, shift, common, symmetry, runne
     return out
 
 
+def _planes_settings(system, planes, comp, symmetry):
+    """Settings of refine='planes': PLANES_DEFAULTS updated by ``planes``, the slicing geometry, the
+    plane operations that leave the component invariant and the base-cell orbits of both grids."""
+    from . import nodal, planequad as pq
+    pl = dict(PLANES_DEFAULTS, **(planes or {}))
+    unknown = set(pl) - set(PLANES_DEFAULTS)
+    if unknown:
+        raise InputError(f"unknown planes setting(s): {', '.join(sorted(unknown))}")
+    for key in ("n_planes", "grid", "max_points"):
+        if not (pl[key] >= 1):
+            raise InputError(f"planes {key} must be a positive number, got {pl[key]}")
+    pl["n_planes"], pl["grid"], pl["kz_rounds"], pl["levels"] = (int(pl["n_planes"]), int(pl["grid"]),
+                                                                 int(pl["kz_rounds"]), int(pl["levels"]))
+    pl["max_points"], pl["velocity"] = int(pl["max_points"]), float(pl["velocity"])
+    if pl["grid"] < 4 or pl["grid"] % 2:
+        raise InputError(f"--plane-grid must be an even number >= 4 (its half is the in-plane check), got {pl['grid']}")
+    if pl["kz_rounds"] < 1 or pl["levels"] < 0 or not pl["velocity"] > 0:
+        raise InputError("--kz-rounds must be >= 1, --plane-levels >= 0 and --plane-velocity > 0")
+    geom = nodal.slicing_geometry(system.lattice)
+    if symmetry:
+        ops, tr, pg = nodal.plane_operations(system)
+        ops = pq.component_operations(ops, comp)
+    else:
+        ops, tr, pg = np.eye(3)[None], False, None
+    if pl["n_planes"] % 2:
+        tr = False
+    orbits = {G: pq.cell_orbits(system.lattice, geom["periods"], G, ops)[:2] for G in (pl["grid"], pl["grid"] // 2)}
+    pl.update(geometry=geom, orbits=orbits, time_reversal_folding=bool(tr), point_group=pg,
+              n_plane_operations=int(len(ops)), g_z_invA=geom["g_z"],
+              base_cells_computed=int(len(orbits[pl["grid"]][0])))
+    return pl
+
+
+def _integrate_planes(system, a, mu, common, pl, methods, quantities, rtol, atol, runner, progress):
+    """One sweep point by refine='planes' (module docstring): the record _assemble expects."""
+    from . import planequad as pq
+    t0 = time.time()
+    geom, P = pl["geometry"], pl["geometry"]["periods"]
+    comp, deltas = common["comp"], list(common["split_deltas"])
+    midx = [METHODS.index(m) for m in methods]
+    nd, nm, nq = len(deltas) + 1, len(methods), len(quantities)
+    HR = system.H0 + a * system.Hsoc
+    R_cart = system.R_cart
+    z_der = 2 in comp[1:]
+    info = {}
+
+    def plane(kz, G, v):
+        folded = pq.fold(R_cart, HR, P, kz, z_derivative=z_der)
+        values = pq.hall_values(folded, kz, system.centres, common["Xops"], mu, common["kT"], common["degen_tol"],
+                                comp, midx, deltas, operator_phases=common["operator_phases"])
+        r = pq.adaptive_plane(values, P, G, area_cell=geom["area_2d"], levels=pl["levels"], velocity=v,
+                              max_points=pl["max_points"], orbits=pl["orbits"][G])
+        return dict(I=r["I"], unresolved=r["unresolved"], n_points=r["n_points"], capped=r["capped"],
+                    h_min=r["h_min"], levels_used=len(r["by_level"]) - 1)
+
+    main = (pl["grid"], pl["velocity"])
+
+    def evaluate(kzs, G=pl["grid"], v=pl["velocity"], tag=""):
+        res = runner(len(kzs), lambda c: plane(kzs[c], G, v), progress=progress,
+                     desc=f"A={a:g}: {len(kzs)} planes{tag}")
+        for kz, r in zip(kzs, res):
+            info.setdefault((G, v), {})[float(kz)] = r
+        return [r["I"] for r in res]
+
+    total_only = np.zeros((nd, nm, nq), bool)
+    total_only[0] = True
+    total_only = total_only.ravel()
+
+    def target(s):
+        t = (rtol * np.abs(pq.PREFACTOR * s) + atol) / pq.PREFACTOR
+        return np.where(total_only, t, np.inf)
+
+    kzr = pq.kz_adaptive(evaluate, geom["g_z"], pl["n_planes"], pl["kz_rounds"], target,
+                         time_reversal=pl["time_reversal_folding"])
+    fac = kzr["fold"]
+    base = (np.arange(pl["n_planes"] // 2 if fac == 2 else pl["n_planes"]) + 0.5) * geom["g_z"] / pl["n_planes"]
+    # in-plane checks on the first N planes: the base grid halved (catches a coarse base grid on the
+    # broad parts), and the velocity halved (the criterion-limited error: a cell kept at side h
+    # because its gap Δ > v·h has an error ∝ (v_band/v)², whatever h, which halving G misses)
+    half = np.array(evaluate(list(base), G=pl["grid"] // 2, tag=f" (in-plane check, grid {pl['grid'] // 2})"))
+    slow = np.array(evaluate(list(base), v=pl["velocity"] / 2, tag=f" (in-plane check, v {pl['velocity'] / 2:g})"))
+    full0 = np.array([info[main][float(kz)]["I"] for kz in base])
+    w0 = geom["g_z"] / pl["n_planes"]
+    err_grid = np.abs(fac * w0 * (full0 - half).sum(axis=0))
+    err_vel = np.abs(fac * w0 * (full0 - slow).sum(axis=0))
+    inplane = err_grid + err_vel
+    kzc, kzw, _ = kzr["planes"]
+    leaf = [info[main][float(kz)] for kz in kzc]
+    unres = fac * sum(w * r["unresolved"] for w, r in zip(kzw, leaf))
+    err = pq.PREFACTOR * (kzr["error"] + inplane + unres)
+    sig = pq.PREFACTOR * kzr["sum"]
+
+    def shaped(x):
+        return np.asarray(x, float).reshape(nd, nm, nq)
+
+    S, E, U = shaped(sig), shaped(err), shaped(pq.PREFACTOR * unres)
+    KZ, IG, IV = (shaped(pq.PREFACTOR * x) for x in (kzr["error"], err_grid, err_vel))
+    rounds = kzr["rounds"] >= 1
+    by_round = [shaped(pq.PREFACTOR * s) for s in kzr["by_round"]]
+    every = [r for key in info for r in info[key].values()]
+
+    def per(x, d=0):
+        return {m: {q: float(x[d, im, iq]) for iq, q in enumerate(quantities)} for im, m in enumerate(methods)}
+
+    conv = {m: {q: bool(rounds and E[0, im, iq] <= rtol * abs(S[0, im, iq]) + atol) for iq, q in enumerate(quantities)}
+            for im, m in enumerate(methods)}
+    capped = sorted({float(kz) for key in info for kz, r in info[key].items() if r["capped"]})
+    detail = dict(
+        n_planes_base=pl["n_planes"], kz_rounds_done=kzr["rounds"], planes_per_round=kzr["n_planes_per_round"],
+        n_planes_computed=len(info[main]), n_planes_in_plane_check=len(base),
+        kz_time_reversal_folding=bool(fac == 2),
+        sigma_by_kz_round=[per(b) for b in by_round],
+        error_kz=per(KZ), error_in_plane_grid=per(IG), error_in_plane_velocity=per(IV), unresolved=per(U),
+        capped_planes_kz=capped, n_points_total=int(sum(r["n_points"] for r in every)),
+        max_points_per_plane=int(max(r["n_points"] for r in every)),
+        finest_h_invA=float(min(r["h_min"] for r in every)),
+        plane_kz_invA=[float(x) for x in kzc], plane_width_invA=[float(x) for x in kzw],
+        plane_integrand={m: {q: [float(r["I"].reshape(nd, nm, nq)[0, im, iq]) for r in leaf]
+                             for iq, q in enumerate(quantities)} for im, m in enumerate(methods)},
+        wall_time_s=time.time() - t0)
+    return dict(sigma=per(S), error=per(E), converged=conv, unresolved=per(U), tensor=None,
+                split=[per(S, d + 1) for d in range(len(deltas))], deltas=deltas, meshes=[], nk=None,
+                planes=detail)
+
+
 def _combine(recs, pref, methods, quantities, comp, rtol, atol, refine):
     """σ (mean over the mesh twins), error estimate and convergence flags of one scale on one mesh."""
     j, i, k = comp
@@ -479,8 +631,10 @@ def _assemble(system, scales, mus_per_scale, mu_info, runs, methods, quantities,
                          "twin_error": r.get("twin_error"), "converged": r["converged"]} for r in runs[s]],
             "meshes": f["meshes"], "unresolved_contribution": f["unresolved"],
             "gap_split": [{"delta_eV": d, "sigma_below": f["split"][i]} for i, d in enumerate(f["deltas"])],
-            "sigma_tensor_first_mu": {m: {q: f["tensor"][0, METHODS.index(m), iq].tolist()
-                                          for iq, q in enumerate(quantities)} for m in methods},
+            "sigma_tensor_first_mu": None if f["tensor"] is None else {
+                m: {q: f["tensor"][0, METHODS.index(m), iq].tolist() for iq, q in enumerate(quantities)}
+                for m in methods},
+            **({"planes": f["planes"]} if "planes" in f else {}),
         })
     return {
         "system": system.name, "params": dict(system.params), "soc_scales": scales,
@@ -542,8 +696,13 @@ def plot_sweep(data, path):
         ax.set_ylabel(f"|σ^{data['component'][0]}_{data['component'][1:]}| ({q}) [(ħ/e) S/cm]")
         ax.set_title(f"{data['system']} — {q}")
         ax.legend(fontsize=8)
-    note = (f"refine={data['refine']}, base nk={'x'.join(map(str, data['nk']))} (up to "
-            f"{'x'.join(map(str, data['nk_max']))}), kT={data['kT']:g} eV")
+    if data["refine"] == "planes":
+        pl = data["planes"]
+        note = (f"refine=planes: {pl['n_planes']} k_z planes + {pl['kz_rounds']} rounds, in-plane "
+                f"{pl['grid']}² refined at v = {pl['velocity']:g} eV·Å, kT={data['kT']:g} eV")
+    else:
+        note = (f"refine={data['refine']}, base nk={'x'.join(map(str, data['nk']))} (up to "
+                f"{'x'.join(map(str, data['nk_max']))}), kT={data['kT']:g} eV")
     if any_unconv:
         note += ";  hollow markers: NOT converged (error > rtol·|σ|" + \
                 (", not checked with --refine off)" if data["refine"] == "off" else ")")

@@ -17,9 +17,11 @@ def register(sub):
                    help="keep the electron count of the data (mu = E_F at A = 1) at every scale, instead of a fixed mu")
     p.add_argument("--component", default="zxy", metavar="JIK",
                    help="tensor component sigma^j_ik as letters j (spin/orbital axis), i (current), k (field); default zxy")
-    p.add_argument("--refine", default="adaptive", choices=("off", "adaptive", "uniform"),
+    p.add_argument("--refine", default="adaptive", choices=("off", "adaptive", "uniform", "planes"),
                    help="off: the plain --nk mesh only; adaptive (default): refine around small gaps and check "
-                        "against the half-spacing-shifted twin mesh; uniform: twin-mesh check only")
+                        "against the half-spacing-shifted twin mesh; uniform: twin-mesh check only; planes: "
+                        "k_z planes, each refined in-plane down to the spin-orbit tubes (for small A; "
+                        "--planes, --kz-rounds, --plane-*)")
     p.add_argument("--refine-factor", default=None, metavar="F",
                    help="refine a cell when a relevant gap is below F·(velocity·r + curvature·r²) (default 0.5)")
     p.add_argument("--max-level", default=None, help="deepest refinement level (cells halved per level; default 12)")
@@ -28,6 +30,15 @@ def register(sub):
     p.add_argument("--atol", default="1e-6", help="absolute floor of the target, (hbar/e) S/cm (default 1e-6)")
     p.add_argument("--nk-max", default=None, metavar="N|N1,N2,N3",
                    help="double the base mesh of unconverged points up to this (default: --nk, no doubling)")
+    g = p.add_argument_group("--refine planes (docs/sweep.md, 'Plane quadrature')")
+    g.add_argument("--planes", default=None, metavar="N", help="base number of k_z planes, even (default 16)")
+    g.add_argument("--kz-rounds", default=None, metavar="R",
+                   help="k_z rounds: 1 splits every interval in three, later ones the intervals that moved most (default 3)")
+    g.add_argument("--plane-grid", default=None, metavar="G", help="in-plane base grid G×G, even (default 48)")
+    g.add_argument("--plane-levels", default=None, metavar="L", help="in-plane 2×2 refinement levels (default 10)")
+    g.add_argument("--plane-velocity", default=None, metavar="V",
+                   help="refine a cell of side h where a gap is below V·h, V in eV·Å (default 20)")
+    g.add_argument("--plane-max-points", default=None, metavar="N", help="k-points per plane at most (default 2000000)")
     p.add_argument("--split-deltas", default="0.001,0.01,0.1", metavar="D1,D2,...",
                    help="gap thresholds (eV) of the gap-split diagnostic")
     p.add_argument("--degen-tol-scan", default=None, metavar="G1,G2,...",
@@ -61,6 +72,23 @@ def sweep_kwargs(args, system):
         nk_max=None if args.nk_max is None else parse_nk(args.nk_max),
         split_deltas=[parse_float("--split-deltas", x, positive=True) for x in parse_list("--split-deltas", args.split_deltas)],
     )
+    planes = {}
+    for flag, key, conv in (("--planes", "n_planes", int), ("--kz-rounds", "kz_rounds", int), ("--plane-grid", "grid", int),
+                            ("--plane-levels", "levels", int), ("--plane-velocity", "velocity", float),
+                            ("--plane-max-points", "max_points", int)):
+        text = getattr(args, flag[2:].replace("-", "_"))
+        if text is not None:
+            if args.refine != "planes":
+                raise InputError(f"{flag} applies to --refine planes only")
+            x = parse_float(flag, text, positive=key in ("n_planes", "grid", "velocity", "max_points", "kz_rounds"),
+                            nonneg=True)
+            if conv is int and x != int(x):
+                raise InputError(f"{flag} must be a whole number, got {text}")
+            planes[key] = conv(x)
+    if args.refine == "planes":
+        if planes.get("n_planes", 2) % 2:
+            raise InputError(f"--planes must be even (the planes k_z and -k_z are paired), got {planes['n_planes']}")
+        kw["planes"] = planes
     return kw
 
 
@@ -93,8 +121,14 @@ def run(args):
 
 def print_table(d, file):
     c = d["component"]
+    if d["refine"] == "planes":
+        pl = d["planes"]
+        grid = (f"{pl['n_planes']} k_z planes + {pl['kz_rounds']} rounds, in-plane {pl['grid']}x{pl['grid']} "
+                f"refined {pl['levels']} levels at v = {pl['velocity']:g} eV*A")
+    else:
+        grid = f"nk={'x'.join(map(str, d['nk']))}"
     print(f"{d['system']}: sigma^{c[0]}_{c[1:]} in (hbar/e) S/cm against the SOI scale A "
-          f"(refine={d['refine']}, nk={'x'.join(map(str, d['nk']))}, kT={d['kT']:g} eV, mu mode {d.get('mu_mode')})",
+          f"(refine={d['refine']}, {grid}, kT={d['kT']:g} eV, mu mode {d.get('mu_mode')})",
           file=file)
     cols = [(m, q) for m in d["methods"] for q in d["quantities"]]
     print(f"  {'A':>8}" + "".join(f"{(m[:4] + '/' + q[:4]):>18}" for m, q in cols), file=file)
@@ -114,5 +148,12 @@ def print_table(d, file):
         g = d["exponents"][m][q]["small_A"]
         row += f"{'n/a':>18}" if g["value"] is None else f"{g['value']:>12.3f}±{(g['stderr'] or 0):<5.3f}"
     print(row, file=file)
+    print(f"  {'error':>8}  (hbar/e) S/cm, per point and column:", file=file)
+    for i, a in enumerate(d["soc_scales"]):
+        row = f"  {a:>8.4g}"
+        for m, q in cols:
+            e = d["error_estimate"][m][q][i]
+            row += f"{'-':>18}" if e is None else f"{e:>17.3g} "
+        print(row, file=file)
     print("  * not converged (error estimate above rtol·|sigma|" +
           (", no check with --refine off)" if d["refine"] == "off" else ")"), file=file)

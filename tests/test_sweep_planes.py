@@ -1,0 +1,114 @@
+"""refine='planes': σ as ∫dk_z of adaptively refined in-plane integrals (wannorb.planequad)."""
+import json
+
+import numpy as np
+import pytest
+
+from wannorb import api, planequad as pq, sweep
+from wannorb.cli import main
+from wannorb.models import pcubic
+
+from test_sweep import MU, SEPARATED
+
+QUICK = dict(n_planes=8, kz_rounds=1, grid=24, levels=6)
+
+
+def test_kz_rule_follows_a_sharp_peak_and_its_error_covers_the_truth():
+    """∫ over one period of a Lorentzian of width 1e-3 (g_z = 1) plus a smooth part: 8 midpoint
+    planes miss the peak; the rounds split the intervals around it, and the returned error is an
+    upper bound of the true error once it says the target is met."""
+    g, w, x0 = 1.0, 1e-3, 0.3137
+
+    def f(kz):
+        d = (np.asarray(kz) - x0 + 0.5) % 1.0 - 0.5
+        return np.column_stack([1 + 0.5 * np.cos(2 * np.pi * np.asarray(kz)), (w / np.pi) / (d ** 2 + w ** 2)])
+
+    exact = np.array([1.0, 2 * np.arctan(0.5 / w) / np.pi])
+    r = pq.kz_adaptive(lambda ks: list(f(ks)), g, 8, 12, np.array([1e-3, 1e-3]), time_reversal=False)
+    assert r["rounds"] >= 3
+    assert np.all(np.abs(r["sum"] - exact) <= r["error"] + 1e-12)
+    assert np.all(r["error"] <= 1e-3)
+    assert sum(r["n_planes_per_round"]) < 500          # a uniform rule needs ~1e4 planes for 1e-3
+    # the planes tile the period exactly
+    c, wd, _ = r["planes"]
+    assert wd.sum() == pytest.approx(g, abs=1e-12)
+
+
+def test_component_operations_keep_the_invariant_subgroup():
+    """Only operations mapping each axis of the component to ± itself are kept: the Kubo integrands
+    are not antisymmetric in (i, k) point by point, so C4z does not leave σ^z_xy's integrand alone."""
+    C4z = np.array([[0, -1, 0], [1, 0, 0], [0, 0, 1.0]])
+    C2z, Mx = np.diag([-1.0, -1, 1]), np.diag([-1.0, 1, 1])
+    ops = np.array([np.eye(3), C4z, C2z, Mx, C2z @ Mx, C4z @ Mx])
+    kept = pq.component_operations(ops, (2, 0, 1))
+    assert len(kept) == 4 and not any(np.allclose(M, C4z) for M in kept)
+    assert len(pq.component_operations(ops, (0, 1, 2))) == 4
+
+
+def test_planes_agree_with_a_converged_uniform_mesh_on_pcubic():
+    """A = 1: every method and quantity within the reported error (+0.2 %) of hall on 96³."""
+    m = pcubic()
+    d = sweep.sweep(m, [1.0], mu=[MU], kT=0.05, refine="planes", progress=False,
+                    planes=dict(n_planes=8, kz_rounds=1, grid=32, levels=8))
+    ref = api.hall(m, mu=[MU], kT=0.05, nk=96, shift=(0.5, 0.5, 0.5), progress=False)
+    for meth in d["methods"]:
+        for q in d["quantities"]:
+            got, err, want = d["sigma"][meth][q][0], d["error_estimate"][meth][q][0], ref.component(meth, q)
+            assert abs(got - want) <= err + 0.002 * abs(want), (meth, q, got, want, err)
+            assert err < 0.02 * abs(want) + 5.0        # an error bar that says something
+    p = d["points"][0]["planes"]
+    assert p["n_planes_computed"] == 4 * 3 and d["planes"]["time_reversal_folding"]
+    assert d["planes"]["n_plane_operations"] > 1
+
+
+def test_symmetry_reduced_planes_equal_the_full_planes():
+    """One base cell per orbit of the operations that keep the component: the same σ as the whole
+    grid (σ^z_xy with C4z and mirrors; σ^x_yz with fewer), and the time-reversal folding of k_z."""
+    m = pcubic()
+    for comp in ("zxy", "xyz"):
+        kw = dict(mu=[MU], kT=0.05, refine="planes", progress=False, component=comp,
+                  planes=dict(QUICK, grid=16, levels=4))
+        a = sweep.sweep(m, [0.3], symmetry=True, **kw)
+        b = sweep.sweep(m, [0.3], symmetry=False, **kw)
+        assert a["planes"]["base_cells_computed"] < b["planes"]["base_cells_computed"]
+        for meth in a["methods"]:
+            for q in a["quantities"]:
+                assert a["sigma"][meth][q][0] == pytest.approx(b["sigma"][meth][q][0], rel=1e-9, abs=1e-9)
+
+
+def test_exact_exponents_with_planes_on_the_separated_model():
+    """SHE ∝ A, Eq. (4) OHE ∝ A², conventional OHE finite where no orbital degeneracy exists."""
+    d = sweep.sweep(pcubic(ising=1, **SEPARATED), [0.01, 0.02, 0.04], mu=-1.3, kT=0.05, refine="planes",
+                    progress=False, planes=QUICK)
+    ex = d["exponents"]
+    for meth in ("eq4", "conventional", "conserved"):
+        assert abs(ex[meth]["spin"]["global"]["value"] - 1.0) < 0.05
+    for meth in ("eq4", "conserved"):
+        assert abs(ex[meth]["orbital"]["global"]["value"] - 2.0) < 0.05
+    assert abs(ex["conventional"]["orbital"]["global"]["value"]) < 0.05
+
+
+def test_cli_planes_json_and_errors(tmp_path, capsys):
+    out, png = tmp_path / "p.json", tmp_path / "p.png"
+    rc = main(["sweep", "pcubic", "--soc-scales", "0.5,1", "--mu", str(MU), "--refine", "planes", "--planes", "8",
+               "--kz-rounds", "1", "--plane-grid", "16", "--plane-levels", "4", "--no-progress",
+               "--output", str(out), "--plot", str(png)])
+    assert rc == 0 and png.stat().st_size > 1000
+    d = json.loads(out.read_text())
+    for key in ("soc_scales", "mu", "component", "sigma", "converged", "error_estimate", "exponents", "units"):
+        assert key in d
+    assert d["refine"] == "planes" and d["planes"]["grid"] == 16 and d["planes"]["n_planes"] == 8
+    p = d["points"][1]["planes"]
+    for key in ("error_kz", "error_in_plane_grid", "error_in_plane_velocity", "unresolved", "sigma_by_kz_round",
+                "plane_kz_invA", "plane_integrand"):
+        assert key in p
+    text = capsys.readouterr().out
+    assert "k_z planes" in text and "(hbar/e) S/cm" in text
+    bad = [["--planes", "7"], ["--plane-grid", "15"], ["--plane-velocity", "0"], ["--kz-rounds", "x"]]
+    for extra in bad:
+        assert main(["sweep", "pcubic", "--soc-scales", "1", "--mu", "0", "--refine", "planes", "--no-progress",
+                     "--output", str(out)] + extra) == 2
+    assert main(["sweep", "pcubic", "--soc-scales", "1", "--mu", "0", "--planes", "8", "--output", str(out)]) == 2
+    assert main(["sweep", "pcubic", "--soc-scales", "1", "--mu", "0,1", "--refine", "planes", "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("wannorb: error:") == len(bad) + 2 and "Traceback" not in err
