@@ -686,6 +686,11 @@ def plot_sweep(data, path):
             ax.plot(A[pos], v[pos], "-", color=col, lw=1, alpha=0.6)
             ax.plot(A[pos & c], v[pos & c], "o", color=col, label=lab)
             ax.plot(A[pos & ~c], v[pos & ~c], "o", mfc="none", color=col)
+            err = np.array([np.nan if e is None else e for e in data["error_estimate"][m][q]], float)
+            bar = pos & np.isfinite(err)
+            if bar.any():       # the error estimate, clipped where it reaches |σ| (log axis)
+                ax.errorbar(A[bar], v[bar], yerr=[np.minimum(err[bar], 0.999 * v[bar]), err[bar]], fmt="none",
+                            ecolor=col, elinewidth=0.8, capsize=2)
             for i, e in enumerate(data["exponents"][m][q]["local"]):
                 if e is not None and pos[i] and pos[i + 1]:
                     ax.annotate(f"{e:.2f}", (math.sqrt(A[i] * A[i + 1]), math.sqrt(v[i] * v[i + 1])),
