@@ -442,17 +442,16 @@ def _integrate_planes(system, a, mu, common, pl, methods, quantities, rtol, atol
             info.setdefault((G, v), {})[float(kz)] = r
         return [r["I"] for r in res]
 
-    total_only = np.zeros((nd, nm, nq), bool)
-    total_only[0] = True
-    total_only = total_only.ravel()
-
     def target(s):
-        # the k_z rounds are steered by the totals of at least 1 % of the largest one: a value that is
-        # ~0 (conserved OHE, symmetry-forbidden parts) has a 1 % target no plane count reaches and
-        # would split every interval; its convergence is still judged below, against rtol
+        # the k_z rounds are steered by the totals that are at least 1 % of the largest method's value
+        # of the same quantity: a value that is ~0 (the conserved OHE, symmetry-forbidden parts) has a
+        # 1 % target no plane count reaches and would split every interval; its convergence is still
+        # judged below, against rtol
         t = (rtol * np.abs(pq.PREFACTOR * s) + atol) / pq.PREFACTOR
-        big = np.abs(s) >= 0.01 * np.abs(np.where(total_only, s, 0.0)).max()
-        return np.where(total_only & big, t, np.inf)
+        tot = np.abs(s.reshape(nd, nm, nq)[0])
+        big = np.zeros((nd, nm, nq), bool)
+        big[0] = tot >= 0.01 * tot.max(axis=0, keepdims=True)
+        return np.where(big.ravel(), t, np.inf)
 
     kzr = pq.kz_adaptive(evaluate, geom["g_z"], pl["n_planes"], pl["kz_rounds"], target,
                          time_reversal=pl["time_reversal_folding"])
