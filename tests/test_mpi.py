@@ -120,13 +120,19 @@ def test_screen_two_ranks_equal_one_rank(tmp_path):
 
 
 @pytest.mark.mpi
-def test_sweep_two_ranks_equal_one_rank(tmp_path):
-    """`mpiexec -n 2 wannorb sweep --refine uniform`: every mesh pass split over the ranks."""
+@pytest.mark.parametrize("mode", ["uniform", "planes"])
+def test_sweep_two_ranks_equal_one_rank(tmp_path, mode):
+    """`mpiexec -n 2 wannorb sweep --refine uniform|planes`: every mesh pass, or every batch of planes,
+    split over the ranks."""
     exe = mpiexec()
     if exe is None:
         pytest.fail("mpiexec not found: the mpich wheel should provide it")
-    base = ["sweep", "pcubic", "--soc-scales", "0.1,1", "--filling", "2", "--kT", "0.05", "--nk", "6",
-            "--nk-max", "12", "--refine", "uniform", "--no-progress"]
+    if mode == "uniform":
+        base = ["sweep", "pcubic", "--soc-scales", "0.1,1", "--filling", "2", "--kT", "0.05", "--nk", "6",
+                "--nk-max", "12", "--refine", "uniform", "--no-progress"]
+    else:
+        base = ["sweep", "pcubic", "--soc-scales", "0.3", "--mu", "-0.86", "--kT", "0.05", "--refine", "planes",
+                "--planes", "6", "--kz-rounds", "2", "--plane-grid", "12", "--plane-levels", "3", "--no-progress"]
     one, two = tmp_path / "one.json", tmp_path / "two.json"
     run(wannorb_cmd() + base + ["--output", str(one)], {})
     p = run([exe, "-n", "2"] + wannorb_cmd() + base + ["--output", str(two)], {})
