@@ -196,6 +196,13 @@ def test_sweep_calcfunction_matches_api():
     assert out["result"]["units"]["soc_scales"].startswith("dimensionless")
     _, bad = run_get_node(sweep, system=orm.Str("pcubic"), parameters=orm.Dict({"nk": NK}))
     assert bad.exit_status == 300 and "soc_scales" in bad.exit_message
+    # refine='planes' (one component, no tensor): stored with its error, provenance intact
+    planes = {"soc_scales": [0.5], "mu": -0.86, "refine": "planes", "methods": ["eq4"],
+              "planes": {"n_planes": 4, "kz_rounds": 1, "grid": 8, "levels": 2}}
+    out, node = run_get_node(sweep, system=orm.Str("pcubic"), parameters=orm.Dict(planes))
+    assert node.is_finished_ok, node.exit_message
+    assert out["result"]["refine"] == "planes" and "eq4_orbital_tensor" not in out["sigma"].get_arraynames()
+    assert np.isfinite(out["sigma"].get_array("eq4_orbital_error")).all()
 
 
 def test_converge_workchain_agrees_with_api_and_links_every_step():

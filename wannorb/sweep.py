@@ -94,7 +94,7 @@ def sweep(system, soc_scales, mu=None, filling=None, keep_electron_count=False, 
     keep_electron_count : keep the electron count of the data (μ = E_F at A = 1) at every scale
     kT : eV; nk : int or 3 ints (base mesh); shift : 3 floats (fractions of the spacing)
     component : 'jik' letters, default 'zxy' (σ^z_xy)
-    refine : 'off' | 'adaptive' | 'uniform' (module docstring)
+    refine : 'off' | 'adaptive' | 'uniform' | 'planes' (module docstring)
     refine_factor, max_level, max_points : adaptive refinement (``wannorb.refine``)
     rtol, atol : convergence target ((ħ/e) S/cm for atol); nk_max : largest base mesh per axis
     (default 2·nk, or nk with refine='off')

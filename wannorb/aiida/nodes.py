@@ -158,8 +158,9 @@ def sweep_outputs(data):
             arrays.set_array(f"{m}_{q}", np.asarray(data["sigma"][m][q], dtype=float))
             err = [np.nan if e is None else e for e in data["error_estimate"][m][q]]
             arrays.set_array(f"{m}_{q}_error", np.asarray(err, dtype=float))
-            arrays.set_array(f"{m}_{q}_tensor", np.asarray(
-                [p["sigma_tensor_first_mu"][m][q] for p in data["points"]], dtype=float))
+            if all(p["sigma_tensor_first_mu"] is not None for p in data["points"]):   # refine='planes': one component
+                arrays.set_array(f"{m}_{q}_tensor", np.asarray(
+                    [p["sigma_tensor_first_mu"][m][q] for p in data["points"]], dtype=float))
     arrays.base.attributes.set("units", {"sigma": SWEEP_ARRAY_UNITS})
     return {"result": orm.Dict(jsonable(data)), "sigma": arrays}
 
