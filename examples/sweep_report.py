@@ -39,13 +39,26 @@ def report(path):
                 e["small_A"] = global_exponent(d["soc_scales"], d["sigma"][m][q], use=use)
     c = d["component"]
     print(f"### {d['system']} {d.get('params', {}) if d['system'] == 'pcubic' else ''}".rstrip())
+    if d["refine"] == "planes":
+        pl = d["planes"]
+        grid = (f"{pl['n_planes']} k_z planes + {pl['kz_rounds']} rounds, in-plane {pl['grid']}² refined "
+                f"{pl['levels']} levels at v = {pl['velocity']:g} eV·Å")
+    else:
+        grid = f"base nk = {d['nk'][0]} → up to {d['nk_max'][0]}"
     print(f"σ^{c[0]}_{c[1:]} in (ħ/e) S/cm; μ mode {d.get('mu_mode')}, kT = {d['kT']} eV, refine = {d['refine']}, "
-          f"base nk = {d['nk'][0]} → up to {d['nk_max'][0]}, wall time {d['wall_time_s']:.0f} s\n")
+          f"{grid}, wall time {d['wall_time_s']:.0f} s\n")
     cols = [(m, q) for q in d["quantities"] for m in d["methods"]]
     print("| A | mesh | " + " | ".join(f"{m} {q}" for m, q in cols) + " |")
     print("|---|---|" + "---|" * len(cols))
     for i, a in enumerate(d["soc_scales"]):
         p = d["points"][i]
+        if d["refine"] == "planes":
+            pp = p["planes"]
+            mesh = (f"{2 * sum(pp['planes_per_round']) if pp['kz_time_reversal_folding'] else sum(pp['planes_per_round'])}"
+                    f" planes, {pp['n_points_total'] / 1e6:.1f} M k-points")
+            print(f"| {a:g} | {mesh} | " + " | ".join(
+                fmt(d["sigma"][m][q][i], d["error_estimate"][m][q][i], d["converged"][m][q][i]) for m, q in cols) + " |")
+            continue
         ref = sum(mm["n_refined_points"] for mm in p["meshes"])
         nk = "×".join(map(str, p["nk"])) if len(set(p["nk"])) > 1 else f"{p['nk'][0]}³"
         if d["refine"] == "adaptive":
