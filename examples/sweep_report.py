@@ -28,7 +28,7 @@ def expo(g):
 
 def report(path):
     d = json.load(open(path))
-    from wannorb.sweep import SMALL_A, global_exponent
+    from wannorb.sweep import SMALL_A, global_exponent, integration_summary
     for m in d["methods"]:            # files written before the small-A fit existed
         for q in d["quantities"]:
             e = d["exponents"][m][q]
@@ -39,14 +39,8 @@ def report(path):
                 e["small_A"] = global_exponent(d["soc_scales"], d["sigma"][m][q], use=use)
     c = d["component"]
     print(f"### {d['system']} {d.get('params', {}) if d['system'] == 'pcubic' else ''}".rstrip())
-    if d["refine"] == "planes":
-        pl = d["planes"]
-        grid = (f"{pl['n_planes']} k_z planes + {pl['kz_rounds']} rounds, in-plane {pl['grid']}² refined "
-                f"{pl['levels']} levels at v = {pl['velocity']:g} eV·Å")
-    else:
-        grid = f"base nk = {d['nk'][0]} → up to {d['nk_max'][0]}"
     print(f"σ^{c[0]}_{c[1:]} in (ħ/e) S/cm; μ mode {d.get('mu_mode')}, kT = {d['kT']} eV, refine = {d['refine']}, "
-          f"{grid}, wall time {d['wall_time_s']:.0f} s\n")
+          f"{integration_summary(d)}, wall time {d['wall_time_s']:.0f} s\n")
     cols = [(m, q) for q in d["quantities"] for m in d["methods"]]
     print("| A | mesh | " + " | ".join(f"{m} {q}" for m, q in cols) + " |")
     print("|---|---|" + "---|" * len(cols))

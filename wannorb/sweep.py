@@ -668,6 +668,16 @@ def degen_tol_scan(system, soc_scales, tols, **kw):
     return out
 
 
+def integration_summary(data):
+    """How a sweep's σ were integrated, one line (for tables and plots): the k_z planes and in-plane
+    refinement of refine='planes', else the base mesh and the largest one allowed."""
+    if data["refine"] == "planes":
+        pl = data["planes"]
+        return (f"{pl['n_planes']} k_z planes + {pl['kz_rounds']} rounds, in-plane {pl['grid']}x{pl['grid']} "
+                f"refined {pl['levels']} levels at v = {pl['velocity']:g} eV*A")
+    return f"base nk={'x'.join(map(str, data['nk']))} (up to {'x'.join(map(str, data['nk_max']))})"
+
+
 def plot_sweep(data, path):
     """Log–log |σ| vs A per quantity, one line per method; hollow markers: not converged.
     Local exponents written between neighbouring points; global exponent in the legend."""
@@ -710,13 +720,7 @@ def plot_sweep(data, path):
         ax.set_ylabel(f"|σ^{data['component'][0]}_{data['component'][1:]}| ({q}) [(ħ/e) S/cm]")
         ax.set_title(f"{data['system']} — {q}")
         ax.legend(fontsize=8)
-    if data["refine"] == "planes":
-        pl = data["planes"]
-        note = (f"refine=planes: {pl['n_planes']} k_z planes + {pl['kz_rounds']} rounds, in-plane "
-                f"{pl['grid']}² refined at v = {pl['velocity']:g} eV·Å, kT={data['kT']:g} eV")
-    else:
-        note = (f"refine={data['refine']}, base nk={'x'.join(map(str, data['nk']))} (up to "
-                f"{'x'.join(map(str, data['nk_max']))}), kT={data['kT']:g} eV")
+    note = f"refine={data['refine']}, {integration_summary(data)}, kT={data['kT']:g} eV"
     if any_unconv:
         note += ";  hollow markers: NOT converged (error > rtol·|σ|" + \
                 (", not checked with --refine off)" if data["refine"] == "off" else ")")

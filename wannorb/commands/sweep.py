@@ -121,14 +121,9 @@ def run(args):
 
 def print_table(d, file):
     c = d["component"]
-    if d["refine"] == "planes":
-        pl = d["planes"]
-        grid = (f"{pl['n_planes']} k_z planes + {pl['kz_rounds']} rounds, in-plane {pl['grid']}x{pl['grid']} "
-                f"refined {pl['levels']} levels at v = {pl['velocity']:g} eV*A")
-    else:
-        grid = f"nk={'x'.join(map(str, d['nk']))}"
+    from ..sweep import integration_summary
     print(f"{d['system']}: sigma^{c[0]}_{c[1:]} in (hbar/e) S/cm against the SOI scale A "
-          f"(refine={d['refine']}, {grid}, kT={d['kT']:g} eV, mu mode {d.get('mu_mode')})",
+          f"(refine={d['refine']}, {integration_summary(d)}, kT={d['kT']:g} eV, mu mode {d.get('mu_mode')})",
           file=file)
     cols = [(m, q) for m in d["methods"] for q in d["quantities"]]
     print(f"  {'A':>8}" + "".join(f"{(m[:4] + '/' + q[:4]):>18}" for m, q in cols), file=file)
