@@ -67,6 +67,10 @@ SWEEP_UNITS = {
     "exponents": "d ln|sigma| / d ln A (local: between neighbouring scales; global: least-squares slope)",
     "gap_split": "(hbar/e) S/cm: part of sigma from states whose gap to the nearest other group is < delta",
     "min_relevant_gap": "eV", "k_red": "reduced coordinates",
+    "planes": "refine=planes settings: velocity eV*Angstrom, g_z_invA 1/Angstrom, the rest counts; per point "
+              "(points[i].planes): error_* and unresolved and sigma_by_kz_round (hbar/e) S/cm, plane_kz_invA and "
+              "plane_width_invA 1/Angstrom, plane_integrand I(k_z) dimensionless (sigma = PREFACTOR sum width*I, PREFACTOR = (e^2/hbar)/(8 pi^3) "
+              "in S/cm*Angstrom), finest_h_invA 1/Angstrom, wall_time_s s",
 }
 
 
