@@ -8,9 +8,11 @@ On the same random in-plane points of one plane, one core (numba and BLAS thread
   plain      the same fold as one complex product e^{ik·p} B_p over every translation p (the form
              non-Hermitian data fall back to)
   direct     bloch.hk_direct: the Bloch sum over all R-vectors, no folding (the peer)
-  kernel     the Hall kernel (all methods, spin + orbital) on those H(k), for scale
+  kernel     the Hall kernel (all methods, spin + orbital, all 27 components) on those H(k)
+  component  the one-component kernel (hall_component, σ^z_xy) the plane quadrature calls, same H(k)
 
-and prints milliseconds per k-point and the ratios plain / paired and direct / paired. Timings are
+and prints milliseconds per k-point and the ratios plain / paired, direct / paired and
+kernel / component. Timings are
 the best of --repeat runs after a warm-up (the machine may be shared).
 """
 import argparse
@@ -24,7 +26,7 @@ import numpy as np  # noqa: E402
 
 from wannorb import api, bloch, nodal, planequad as pq  # noqa: E402
 from wannorb.hall import operator_stack  # noqa: E402
-from wannorb.kernels.hall import allocate_outputs, hall_integrands  # noqa: E402
+from wannorb.kernels.hall import allocate_component_outputs, allocate_outputs, hall_component, hall_integrands  # noqa: E402
 
 
 def best(fn, repeat):
@@ -52,7 +54,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     print(f"{'system':>8} {'nw':>4} {'p':>5} {'paired':>10} {'plain':>10} {'direct':>10} {'kernel':>10}"
-          f" {'plain/paired':>13} {'direct/paired':>14}   (ms per k-point)")
+          f" {'component':>10} {'plain/paired':>13} {'direct/paired':>14} {'kernel/component':>17}   (ms per k-point)")
     for name in a.systems.split(","):
         m = api.load_system(name)
         P = nodal.slicing_geometry(m.lattice)["periods"]
@@ -66,14 +68,18 @@ def main():
         H, dH = pq.points_hk(kxy, kz, f, m.centres)
         phase = bloch.centre_phases(k3, m.centres)
         out = allocate_outputs(len(H), m.num_wann, len(X))
+        out1 = allocate_component_outputs(len(H), m.num_wann, len(X))
+        Xz = np.ascontiguousarray(X[:, 2])
 
         t_pair = best(lambda: pq.points_hk(kxy, kz, f, m.centres), a.repeat)
         t_plain = best(lambda: pq.points_hk(kxy, kz, g, m.centres), a.repeat)
         t_dir = best(lambda: bloch.hk_direct(k3, m.R_cart, HR, m.centres), a.repeat)
         t_ker = best(lambda: hall_integrands(H, dH, phase, X, 1e-5, *out), a.repeat)
+        t_one = best(lambda: hall_component(H, dH, phase, Xz, 0, 1, 1e-5, *out1), a.repeat)
         ms = 1e3 / len(kxy)
         print(f"{name:>8} {m.num_wann:>4} {len(f.Rxy):>5} {t_pair * ms:>10.4f} {t_plain * ms:>10.4f} {t_dir * ms:>10.4f}"
-              f" {t_ker * ms:>10.4f} {t_plain / t_pair:>13.2f} {t_dir / t_pair:>14.2f}")
+              f" {t_ker * ms:>10.4f} {t_one * ms:>10.4f} {t_plain / t_pair:>13.2f} {t_dir / t_pair:>14.2f}"
+              f" {t_ker / t_one:>17.2f}")
 
 
 if __name__ == "__main__":

@@ -152,3 +152,27 @@ def test_fft_equals_direct_with_offcentre_wannier_centres(rng):
     Hd, dHd = bloch.hk_direct(k_red @ m.reciprocal, m.R_cart, m.hamiltonian_R(), m.centres)
     assert np.allclose(Hk, Hd, atol=1e-12)
     assert np.allclose(dHk, dHd, atol=1e-11)
+
+
+def test_component_kernel_equals_full_kernel(rng):
+    """hall_component (the plane quadrature's kernel) is the full kernel's [:, :, q, j, i, k] for
+    every component, with Wannier-centre phases (Ti: two centres) and at a near-degenerate gap."""
+    from wannorb import api
+    from wannorb.hall import operator_stack
+    from wannorb.kernels.hall import (allocate_component_outputs, allocate_outputs, hall_component,
+                                      hall_integrands)
+    for m in (generic_pcubic(), api.load_system("Ti")):
+        k_cart = rng.random((5, 3)) @ m.reciprocal
+        Hk, dHk = bloch.hk_direct(k_cart, m.R_cart, m.hamiltonian_R(0.05), m.centres)
+        phase = bloch.centre_phases(k_cart, m.centres)
+        X = operator_stack(m, ("spin", "orbital"))
+        E, omega, gap = allocate_outputs(len(Hk), m.num_wann, 2)
+        hall_integrands(Hk, dHk, phase, X, TOL, E, omega, gap)
+        assert np.abs(omega).max() > 1e-3
+        for j in range(3):
+            for i in range(3):
+                for kd in range(3):
+                    E1, om1, gap1 = allocate_component_outputs(len(Hk), m.num_wann, 2)
+                    hall_component(Hk, dHk, phase, np.ascontiguousarray(X[:, j]), i, kd, TOL, E1, om1, gap1)
+                    assert np.array_equal(E1, E) and np.array_equal(gap1, gap)
+                    assert np.allclose(om1, omega[:, :, :, j, i, kd], atol=1e-12, rtol=1e-10)

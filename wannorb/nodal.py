@@ -81,7 +81,7 @@ import numpy as np
 from . import bloch, planequad
 from .errors import InputError
 from .hall import DEGEN_TOL_EV, fermi_dirac, operator_stack
-from .kernels.hall import allocate_outputs, hall_integrands
+from .kernels.hall import allocate_component_outputs, hall_component
 from .planequad import PREFACTOR, box_indices
 
 NODE_TOL_EV = 1e-7          # a refined grid minimum counts as a degeneracy below this gap
@@ -434,16 +434,16 @@ def full_hk(k_cart, prep, soc_scales, soc_mode="exact", k0=None):
 def orbital_hall_integrand(k_cart, Hk, dHk, prep, mu, kT, degen_tol, states=None):
     """Σ_states f(ε − μ) Ω^{z,xy}_n (Eq. (4), orbital) per k-point, (nk,) Å²·ħ, and E (nk, nw) eV.
 
-    wannorb's kernel ``hall_integrands`` on the given H(k), ∂H(k); component [eq4, orbital, z, x, y].
+    wannorb's one-component kernel ``hall_component`` on the given H(k), ∂H(k); [eq4, orbital, z, x, y].
     ``states``: a slice of the (sorted) states to sum, default all. Ω_n itself always couples state n
     to every other state.
     """
     nk, nw = Hk.shape[:2]
     phase = bloch.centre_phases(np.atleast_2d(k_cart), prep.centres)
-    E, omega, gap = allocate_outputs(nk, nw, 1)
-    hall_integrands(np.ascontiguousarray(Hk), np.ascontiguousarray(dHk), phase,
-                    np.ascontiguousarray(prep.Xops), float(degen_tol), E, omega, gap)
-    w = omega[:, 0, 0, ORBITAL_Z, X_DIR, Y_DIR, :]
+    E, omega, gap = allocate_component_outputs(nk, nw, 1)
+    hall_component(np.ascontiguousarray(Hk), np.ascontiguousarray(dHk), phase,
+                   np.ascontiguousarray(prep.Xops[:, ORBITAL_Z]), X_DIR, Y_DIR, float(degen_tol), E, omega, gap)
+    w = omega[:, 0, 0, :]
     f = fermi_dirac(E, mu, kT)
     if states is not None:
         f, w = f[:, states], w[:, states]

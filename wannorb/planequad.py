@@ -31,7 +31,7 @@ import numpy as np
 from . import bloch
 from .errors import InputError
 from .hall import CONDUCTANCE_QUANTUM, ANGSTROM_PER_CM, fermi_dirac
-from .kernels.hall import allocate_outputs, hall_integrands, unpack_hermitian
+from .kernels.hall import allocate_component_outputs, hall_component, unpack_hermitian
 from .refine import state_gaps
 
 PREFACTOR = CONDUCTANCE_QUANTUM * ANGSTROM_PER_CM / (8 * np.pi ** 3)   # (e²/ħ)·1e8/(8π³), S/cm·Å
@@ -160,6 +160,7 @@ def hall_values(folded, kz, centres, Xops, mu, kT, degen_tol, comp, method_index
     j, i, k = comp
     midx = np.asarray(method_index)
     nq = Xops.shape[0]
+    Xj = np.ascontiguousarray(Xops[:, j])
     deltas = np.asarray(deltas, float)
 
     def values(kxy):
@@ -170,10 +171,10 @@ def hall_values(folded, kz, centres, Xops, mu, kT, degen_tol, comp, method_index
             H, dH = points_hk(kxy[s:s + chunk], kz, folded, centres)
             kk = np.column_stack([kxy[s:s + chunk], np.full(len(H), kz)])
             phase = bloch.centre_phases(kk, centres) if operator_phases else np.ones((len(H), len(centres)), complex)
-            E, omega, _ = allocate_outputs(len(H), len(centres), nq)
-            hall_integrands(np.ascontiguousarray(H), np.ascontiguousarray(dH), phase, Xops, float(degen_tol),
-                            E, omega, _)
-            w = omega[:, :, :, j, i, k, :][:, midx] * fermi_dirac(E, mu, kT)[:, None, None, :]   # (c, m, q, n)
+            E, omega, _ = allocate_component_outputs(len(H), len(centres), nq)
+            hall_component(np.ascontiguousarray(H), np.ascontiguousarray(dH), phase, Xj, i, k, float(degen_tol),
+                           E, omega, _)
+            w = omega[:, midx] * fermi_dirac(E, mu, kT)[:, None, None, :]   # (c, m, q, n)
             out[s:s + chunk, 0] = w.sum(-1)
             if len(deltas):
                 sg = state_gaps(E, degen_tol)

@@ -22,7 +22,7 @@ METHODS = ("eq4", "conventional", "conserved")
 
 @kernel
 def hall_integrands(Hk, dHk, phase, Xops, degen_tol, E_out, omega_out, mingap_out):
-    """Fill E_out, omega_out and mingap_out for a chunk of k-points.
+    """Fill E_out, omega_out and mingap_out for a chunk of k-points: every tensor component.
 
     Parameters
     ----------
@@ -38,16 +38,47 @@ def hall_integrands(Hk, dHk, phase, Xops, degen_tol, E_out, omega_out, mingap_ou
     nk = Hk.shape[0]
     nw = Hk.shape[1]
     nq = Xops.shape[0]
+    Xflat = np.ascontiguousarray(Xops).reshape(nq * 3, nw, nw)
+    dirs = np.arange(3)
     for ik in prange(nk):
         E, U = np.linalg.eigh(Hk[ik])
-        Xk = np.empty((nq, 3, nw, nw), np.complex128)
-        for q in range(nq):
-            for j in range(3):
-                for m in range(nw):
-                    for n in range(nw):
-                        Xk[q, j, m, n] = Xops[q, j, m, n] * np.conj(phase[ik, m]) * phase[ik, n]
         E_out[ik] = E
-        mingap_out[ik] = integrands_at_k(E, U, dHk[ik], Xk, degen_tol, omega_out[ik])
+        mingap_out[ik] = selected_at_k(E, U, dHk[ik], _phased(Xflat, phase[ik]), dirs, dirs, degen_tol,
+                                       omega_out[ik].reshape(3, nq * 3, 3, 3, nw))
+
+
+@kernel
+def hall_component(Hk, dHk, phase, Xj, i, k, degen_tol, E_out, omega_out, mingap_out):
+    """One tensor component σ^j_ik of every method: :func:`hall_integrands` restricted to the
+    current direction i and field direction k (0, 1, 2 = x, y, z) and the operators Xj.
+
+    Xj : (nx, nw, nw) complex128 — the j-th component of each quantity, e.g. Xops[:, j] (units of ħ)
+    omega_out : (nk, 3, nx, nw) float64 — [k, method, x, n] (output); the other arguments as
+    :func:`hall_integrands`. The same numbers as the full kernel's [:, :, q, j, i, k] (tested),
+    at the cost of one component: the plane quadrature needs no other.
+    """
+    nk = Hk.shape[0]
+    nw = Hk.shape[1]
+    nx = Xj.shape[0]
+    idirs = np.array([i])
+    kdirs = np.array([k])
+    for ik in prange(nk):
+        E, U = np.linalg.eigh(Hk[ik])
+        E_out[ik] = E
+        mingap_out[ik] = selected_at_k(E, U, dHk[ik], _phased(Xj, phase[ik]), idirs, kdirs, degen_tol,
+                                       omega_out[ik].reshape(3, nx, 1, 1, nw))
+
+
+@serial
+def _phased(X, ph):
+    """X_mn conj(φ_m) φ_n for a stack X (nx, nw, nw): the on-site operators at k."""
+    nx, nw = X.shape[0], X.shape[1]
+    Xk = np.empty((nx, nw, nw), np.complex128)
+    for b in range(nx):
+        for m in range(nw):
+            for n in range(nw):
+                Xk[b, m, n] = X[b, m, n] * np.conj(ph[m]) * ph[n]
+    return Xk
 
 
 @serial
@@ -57,14 +88,27 @@ def integrands_at_k(E, U, dH, Xk, degen_tol, out):
     E : (nw,) eV ascending; U : (nw, nw) eigenvectors (columns); dH : (3, nw, nw) eV·Å;
     Xk : (nq, 3, nw, nw) operators at k; out : (3, nq, 3, 3, 3, nw) filled.
     Returns the smallest gap between adjacent groups (eV).
+    """
+    nq, nw = Xk.shape[0], E.shape[0]
+    dirs = np.arange(3)
+    return selected_at_k(E, U, dH, np.ascontiguousarray(Xk).reshape(nq * 3, nw, nw), dirs, dirs, degen_tol,
+                         out.reshape(3, nq * 3, 3, 3, nw))
 
-    The dense work is five matrix products on stacked operands (one BLAS call each, see
-    docs/performance.md): V = U†[∂H^x|∂H^y|∂H^z]U, X_e = U†[X^{q,j}]U for all (q, j), and
-    X_e^{qj} V^i for all (q, j, i); the rest is O(nw²) per tensor component.
+
+@serial
+def selected_at_k(E, U, dH, Xk, idirs, kdirs, degen_tol, out):
+    """Integrands of one k-point for the operators Xk (nx, nw, nw), current directions idirs and
+    field directions kdirs; out : (3, nx, len(idirs), len(kdirs), nw) filled. Returns the smallest
+    gap between adjacent groups (eV).
+
+    The dense work is matrix products on stacked operands (one BLAS call each, see
+    docs/performance.md): V = U†[∂H^x|∂H^y|∂H^z]U, X_e = U†[X^b]U for all b, and X_e^b V^i for
+    all (b, i); the rest is O(nw²) per component.
     """
     nw = E.shape[0]
-    nq = Xk.shape[0]
-    nx = 3 * nq
+    nx = Xk.shape[0]
+    ni = idirs.shape[0]
+    nkd = kdirs.shape[0]
     Uc = np.ascontiguousarray(U)
     Ud = np.ascontiguousarray(U.conj().T)
     # V^a = U† ∂_a H U, stored side by side: Vh[:, a*nw:(a+1)*nw]
@@ -73,7 +117,7 @@ def integrands_at_k(E, U, dH, Xk, degen_tol, out):
     for a in range(3):
         Th[:, a * nw:(a + 1) * nw] = T[a * nw:(a + 1) * nw, :]
     Vh = Ud @ Th
-    # X_e^{qj} = U† X^{qj} U, side by side, then stacked vertically for the products with V
+    # X_e^b = U† X^b U, side by side, then stacked vertically for the products with V
     T2 = np.ascontiguousarray(Xk).reshape(nx * nw, nw) @ Uc
     T2h = np.empty((nw, nx * nw), np.complex128)
     for b in range(nx):
@@ -82,7 +126,7 @@ def integrands_at_k(E, U, dH, Xk, degen_tol, out):
     Xv = np.empty((nx * nw, nw), np.complex128)
     for b in range(nx):
         Xv[b * nw:(b + 1) * nw, :] = Xh[:, b * nw:(b + 1) * nw]
-    XV = Xv @ Vh                        # block (b, i): X_e^b V^i
+    XV = Xv @ Vh                        # block (b, a): X_e^b V^a
     gid = np.zeros(nw, np.int64)
     gap = np.inf
     for n in range(1, nw):
@@ -99,25 +143,25 @@ def integrands_at_k(E, U, dH, Xk, degen_tol, out):
         gstart[n] = n if (n == 0 or gid[n] != gid[n - 1]) else gstart[n - 1]
     for n in range(nw - 1, -1, -1):
         gend[n] = n + 1 if (n == nw - 1 or gid[n] != gid[n + 1]) else gend[n + 1]
-    # B^k_nm = v^k_mn / (ε_n − ε_m)², zero inside a group; real and imaginary parts apart
+    # B^k_nm = v^k_mn / (ε_n − ε_m)², zero inside a group; real and imaginary parts apart. Three
+    # slots whatever len(kdirs) (≤ 3): the accumulators below stay scalars (registers)
     Br = np.zeros((nw, nw, 3))
     Bi = np.zeros((nw, nw, 3))
     for n in range(nw):
         for m in range(nw):
             if gid[n] != gid[m]:
                 w = 1.0 / (E[n] - E[m]) ** 2
-                for kd in range(3):
-                    v = Vh[m, kd * nw + n]
-                    Br[n, m, kd] = v.real * w
-                    Bi[n, m, kd] = v.imag * w
+                for t in range(nkd):
+                    v = Vh[m, kdirs[t] * nw + n]
+                    Br[n, m, t] = v.real * w
+                    Bi[n, m, t] = v.imag * w
     Pr = np.empty((nw, nw))             # X_bp v^i, real and imaginary parts
     Pi = np.empty((nw, nw))
+    res = np.empty((3, 3))
     for b in range(nx):
-        q = b // 3
-        j = b % 3
         r0 = b * nw
-        for i in range(3):
-            c0 = i * nw
+        for s in range(ni):
+            c0 = idirs[s] * nw
             # X_bp v^i: only the group block of X_e enters
             for n in range(nw):
                 for m in range(nw):
@@ -157,21 +201,24 @@ def integrands_at_k(E, U, dH, Xk, degen_tol, out):
                     o0 += qr * bi0 + qi * br0
                     o1 += qr * bi1 + qi * br1
                     o2 += qr * bi2 + qi * br2
-                out[0, q, j, i, 0, n] = -2.0 * e0
-                out[0, q, j, i, 1, n] = -2.0 * e1
-                out[0, q, j, i, 2, n] = -2.0 * e2
-                out[1, q, j, i, 0, n] = -c0x
-                out[1, q, j, i, 1, n] = -c1x
-                out[1, q, j, i, 2, n] = -c2x
-                out[2, q, j, i, 0, n] = -(e0 + o0)
-                out[2, q, j, i, 1, n] = -(e1 + o1)
-                out[2, q, j, i, 2, n] = -(e2 + o2)
+                res[0, 0], res[0, 1], res[0, 2] = -2.0 * e0, -2.0 * e1, -2.0 * e2
+                res[1, 0], res[1, 1], res[1, 2] = -c0x, -c1x, -c2x
+                res[2, 0], res[2, 1], res[2, 2] = -(e0 + o0), -(e1 + o1), -(e2 + o2)
+                for t in range(nkd):
+                    out[0, b, s, t, n] = res[0, t]
+                    out[1, b, s, t, n] = res[1, t]
+                    out[2, b, s, t, n] = res[2, t]
     return gap
 
 
 def allocate_outputs(nk, nw, nq):
     """Preallocated outputs for :func:`hall_integrands`."""
     return (np.empty((nk, nw)), np.empty((nk, 3, nq, 3, 3, 3, nw)), np.empty(nk))
+
+
+def allocate_component_outputs(nk, nw, nx):
+    """Preallocated outputs for :func:`hall_component`."""
+    return (np.empty((nk, nw)), np.empty((nk, 3, nx, nw)), np.empty(nk))
 
 
 @serial
