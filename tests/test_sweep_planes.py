@@ -154,3 +154,39 @@ def _unpaired(R_cart, HR, P, kz):
     C = np.concatenate([up, dn, f.M0[None]])
     Rxy = np.concatenate([f.Rxy, -f.Rxy, np.zeros((1, 2))])
     return pq.Folded(Rxy, C, np.zeros((0, 0)), np.zeros(C.shape[1], complex), f.n_blocks, f.nw, False)
+
+
+def test_planes_checkpoint_resumes_a_killed_sweep(tmp_path, monkeypatch, capsys):
+    """A sweep killed after some planes resumes from them: same numbers, only the missing planes
+    computed; more k_z rounds reuse the stored planes; other inputs in the same folder are refused."""
+    from wannorb import planequad as pq
+    from wannorb import sweep as sw
+    m = api.load_system("pcubic")
+    kw = dict(mu=MU, kT=0.05, refine="planes", planes=dict(n_planes=8, kz_rounds=1, grid=16, levels=4),
+              progress=False, checkpoint=tmp_path / "ck")
+    real, calls = pq.adaptive_plane, []
+
+    def dying(*a, **k):
+        calls.append(1)
+        if len(calls) == 7:
+            raise KeyboardInterrupt("killed")
+        return real(*a, **k)
+    monkeypatch.setattr(pq, "adaptive_plane", dying)
+    with pytest.raises(KeyboardInterrupt):
+        sw.sweep(m, [0.5], **kw)
+    monkeypatch.setattr(pq, "adaptive_plane", real)
+    resumed = sw.sweep(m, [0.5], **kw)
+    ck = resumed["points"][0]["planes"]["checkpoint"]
+    assert ck["planes_loaded"] == 6 and ck["planes_computed"] > 0
+    fresh = sw.sweep(m, [0.5], **dict(kw, checkpoint=None))
+    assert resumed["sigma"] == fresh["sigma"] and resumed["error_estimate"] == fresh["error_estimate"]
+    again = sw.sweep(m, [0.5], **dict(kw, planes=dict(kw["planes"], kz_rounds=2)))
+    ck2 = again["points"][0]["planes"]["checkpoint"]
+    assert ck2["planes_loaded"] == ck["planes_loaded"] + ck["planes_computed"]
+    out = tmp_path / "s.json"
+    base = ["sweep", "pcubic", "--soc-scales", "0.5", "--mu", str(MU), "--no-progress", "--output", str(out)]
+    assert main(base + ["--refine", "planes", "--planes", "8", "--kz-rounds", "1", "--plane-grid", "16",
+                        "--plane-levels", "4", "--kT", "0.02", "--checkpoint", str(tmp_path / "ck")]) == 2
+    assert main(base + ["--refine", "off", "--nk", "8", "--checkpoint", str(tmp_path / "ck2")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("wannorb: error:") == 2 and "different inputs" in err and "Traceback" not in err

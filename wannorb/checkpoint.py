@@ -110,13 +110,14 @@ class ChunkStore:
             _atomic_write(path, lambda fh: fh.write(text))
 
     def chunk_path(self, c):
-        return os.path.join(self.folder, f"chunk-{c:06d}.npz")
+        """File of chunk c: an index (mesh chunks) or a name (e.g. one k_z plane of a sweep)."""
+        return os.path.join(self.folder, f"chunk-{c:06d}.npz" if isinstance(c, (int, np.integer)) else f"chunk-{c}.npz")
 
     def finished(self):
-        """Sorted indices of the chunks stored in the folder."""
+        """Sorted indices of the (indexed) chunks stored in the folder."""
         out = []
         for name in os.listdir(self.folder):
-            if name.startswith("chunk-") and name.endswith(".npz"):
+            if name.startswith("chunk-") and name.endswith(".npz") and name[6:-4].isdigit():
                 out.append(int(name[6:-4]))
         return sorted(out)
 
@@ -136,19 +137,24 @@ class ChunkStore:
         arrays = {k: np.asarray(v) for k, v in result.items()}
         _atomic_write(self.chunk_path(c), lambda fh: np.savez(fh, **arrays))
 
-    def wrap(self, compute):
-        """``compute(c)`` that loads chunk c when stored and stores it when computed."""
+    def wrap(self, compute, names=None):
+        """``compute(c)`` that loads chunk c when stored and stores it when computed; with ``names``
+        (a list), task c is stored under the name names[c] instead of the index c."""
+        def key(c):
+            return c if names is None else names[c]
+
         def cached(c):
-            got = self.load(c)
+            got = self.load(key(c))
             if got is not None:
                 self.loaded += 1
                 return got
             result = compute(c)
-            self.save(c, result)
+            self.save(key(c), result)
             self.computed += 1
             return result
         # for the MPI runner: spread the unfinished chunks evenly over the ranks on a resume
-        cached.finished = frozenset(self.finished())
+        cached.finished = frozenset(self.finished() if names is None else
+                                    [c for c, n in enumerate(names) if os.path.exists(self.chunk_path(n))])
         return cached
 
     def get_value(self, name):
@@ -168,6 +174,14 @@ class ChunkStore:
                 "chunks_computed": self.computed}
 
 
+def model_arrays(system, Xops):
+    """The arrays of a model (and its operators) that a checkpoint's hash covers."""
+    arrays = {f: getattr(system, f) for f in ("lattice", "R", "H0", "Hsoc", "centres", "site", "spin",
+                                              "spatial", "atom_positions", "site_local_axes")}
+    arrays["operators"] = Xops
+    return arrays
+
+
 def open_hall_checkpoint(folder, system, plan, Xops, *, mu, filling, kT, soc_scale, degen_tol,
                          quantities, operator_phases):
     """The ChunkStore of an :func:`wannorb.api.hall` run in ``folder`` (None: no checkpoint).
@@ -179,9 +193,7 @@ def open_hall_checkpoint(folder, system, plan, Xops, *, mu, filling, kT, soc_sca
     """
     if folder is None:
         return None
-    arrays = {f: getattr(system, f) for f in ("lattice", "R", "H0", "Hsoc", "centres", "site", "spin",
-                                              "spatial", "atom_positions", "site_local_axes")}
-    arrays["operators"] = Xops
+    arrays = model_arrays(system, Xops)
     values = {
         "system": system.name, "orbital": system.orbital, "species": system.species,
         "fermi_energy": system.fermi_energy,

@@ -86,7 +86,7 @@ def sweep(system, soc_scales, mu=None, filling=None, keep_electron_count=False, 
           shift=(0.0, 0.0, 0.0), methods=METHODS, quantities=QUANTITIES, degen_tol=DEGEN_TOL_EV,
           component="zxy", refine="adaptive", refine_factor=rf.REFINE_FACTOR, max_level=rf.MAX_LEVEL,
           max_points=rf.MAX_POINTS, rtol=RTOL, atol=ATOL, nk_max=None, split_deltas=SPLIT_DELTAS,
-          operator_phases=True, progress=True, symmetry=True, chunk_runner=None, planes=None):
+          operator_phases=True, progress=True, symmetry=True, chunk_runner=None, planes=None, checkpoint=None):
     """σ^j_ik at each SOI scale, with convergence control and diagnostics.
 
     Parameters
@@ -111,6 +111,9 @@ def sweep(system, soc_scales, mu=None, filling=None, keep_electron_count=False, 
         refinement runs on every rank alike
     planes : dict overriding PLANES_DEFAULTS for refine='planes' (n_planes, kz_rounds, grid, levels,
         velocity eV·Å, max_points)
+    checkpoint : folder (refine='planes' only): every finished k_z plane is stored in
+        ``checkpoint/soc_A/``; a rerun loads the planes it has (also with more --kz-rounds or other
+        --planes: a plane's value does not depend on them) and computes the others
 
     Returns
     -------
@@ -122,6 +125,9 @@ def sweep(system, soc_scales, mu=None, filling=None, keep_electron_count=False, 
         raise InputError(f"--soc-scales must be positive numbers, got {soc_scales}")
     if refine not in REFINE_MODES:
         raise InputError(f"--refine must be one of {', '.join(REFINE_MODES)}, got {refine!r}")
+    if checkpoint is not None and refine != "planes":
+        raise InputError("--checkpoint applies to wannorb sweep --refine planes only "
+                         "(or to wannorb hall --soc-scale A)")
     if not np.any(system.Hsoc):
         raise InputError(f"{system.name} has no separate spin-orbit term: nothing to sweep")
     nk = (int(nk),) * 3 if np.isscalar(nk) else tuple(int(x) for x in nk)
@@ -190,7 +196,7 @@ def sweep(system, soc_scales, mu=None, filling=None, keep_electron_count=False, 
             if len(mus_per_scale[s]) != 1:
                 raise InputError("--refine planes takes one chemical potential")
             runs[s].append(_integrate_planes(system, scales[s], mus_per_scale[s][0], common, pl, methods,
-                                             quantities, rtol, atol, runner, progress))
+                                             quantities, rtol, atol, runner, progress, checkpoint))
         todo = []
         settings_pl = {"planes": {k: v for k, v in pl.items() if k not in ("orbits", "geometry")}}
     else:
@@ -415,10 +421,29 @@ def _planes_settings(system, planes, comp, symmetry):
     return pl
 
 
-def _integrate_planes(system, a, mu, common, pl, methods, quantities, rtol, atol, runner, progress):
+def _plane_store(checkpoint, system, a, mu, common, pl, methods, quantities):
+    """The ChunkStore of one sweep point's planes (None without a checkpoint). The hash covers what a
+    plane's value depends on: the model, μ, kT, degen_tol, the component, methods, quantities, gap
+    thresholds, operator phases, refinement levels, point cap and the base-cell orbits; the grid,
+    velocity and k_z of a plane are its file name."""
+    if checkpoint is None:
+        return None
+    from .checkpoint import ChunkStore, input_hash, model_arrays, subdir
+    arrays = model_arrays(system, common["Xops"])
+    for G, (reps, weight) in pl["orbits"].items():
+        arrays[f"orbits_{G}"] = np.concatenate([reps, weight])
+    values = dict(system=system.name, soc_scale=a, mu=mu, kT=common["kT"], degen_tol=common["degen_tol"],
+                  component=list(common["comp"]), methods=list(methods), quantities=list(quantities),
+                  split_deltas=list(common["split_deltas"]), operator_phases=bool(common["operator_phases"]),
+                  levels=pl["levels"], max_points=pl["max_points"], periods=list(pl["geometry"]["periods"]))
+    return ChunkStore(subdir(checkpoint, f"soc_{a!r}"), input_hash(arrays, values), description=values)
+
+
+def _integrate_planes(system, a, mu, common, pl, methods, quantities, rtol, atol, runner, progress, checkpoint=None):
     """One sweep point by refine='planes' (module docstring): the record _assemble expects."""
     from . import planequad as pq
     t0 = time.time()
+    store = _plane_store(checkpoint, system, a, mu, common, pl, methods, quantities)
     geom, P = pl["geometry"], pl["geometry"]["periods"]
     comp, deltas = common["comp"], list(common["split_deltas"])
     midx = [METHODS.index(m) for m in methods]
@@ -442,8 +467,12 @@ def _integrate_planes(system, a, mu, common, pl, methods, quantities, rtol, atol
     main = (pl["grid"], pl["velocity"])
 
     def evaluate(kzs, G=pl["grid"], v=pl["velocity"], tag=""):
-        res = runner(len(kzs), lambda c: plane(kzs[c], G, v), progress=progress,
-                     desc=f"A={a:g}: {len(kzs)} planes{tag}")
+        def compute(c):
+            return plane(kzs[c], G, v)
+        if store is not None:
+            # exact names (float.hex): a resumed run asks for bit-identical k_z
+            compute = store.wrap(compute, names=[f"G{G}-v{float(v).hex()}-kz{float(kz).hex()}" for kz in kzs])
+        res = runner(len(kzs), compute, progress=progress, desc=f"A={a:g}: {len(kzs)} planes{tag}")
         for kz, r in zip(kzs, res):
             info.setdefault((G, v), {})[float(kz)] = r
         return [r["I"] for r in res]
@@ -511,6 +540,10 @@ def _integrate_planes(system, a, mu, common, pl, methods, quantities, rtol, atol
         plane_integrand={m: {q: [float(r["I"].reshape(nd, nm, nq)[0, im, iq]) for r in leaf]
                              for iq, q in enumerate(quantities)} for im, m in enumerate(methods)},
         wall_time_s=time.time() - t0)
+    if store is not None:
+        total = getattr(runner, "allsum", lambda x: x)
+        detail["checkpoint"] = dict(dir=store.folder, input_hash=store.key, planes_loaded=int(total(store.loaded)),
+                                    planes_computed=int(total(store.computed)))
     return dict(sigma=per(S), error=per(E), converged=conv, unresolved=per(U), tensor=None,
                 split=[per(S, d + 1) for d in range(len(deltas))], deltas=deltas, meshes=[], nk=None,
                 planes=detail)

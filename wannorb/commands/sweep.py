@@ -52,11 +52,15 @@ def sweep_kwargs(args, system):
     from ..kmesh import parse_nk
     from ..refine import MAX_LEVEL, MAX_POINTS, REFINE_FACTOR
     kw = hall_kwargs(args, system)
-    # --no-symmetry applies to the uniform-mesh passes (refine off/uniform); --checkpoint does not
-    # apply to a sweep (each pass is short next to a hall run on the same mesh)
+    # --no-symmetry applies to the uniform-mesh passes (refine off/uniform) and the planes; --checkpoint
+    # to the planes only (a mesh pass is short next to a hall run on the same mesh)
     kw["symmetry"] = not getattr(args, "no_symmetry", False)
+    kw.pop("checkpoint", None)
     if getattr(args, "checkpoint", None):
-        raise InputError("--checkpoint is not supported by wannorb sweep (use it with wannorb hall --soc-scale A)")
+        if args.refine != "planes":
+            raise InputError("--checkpoint applies to wannorb sweep --refine planes only "
+                             "(or to wannorb hall --soc-scale A)")
+        kw["checkpoint"] = args.checkpoint
     if args.keep_electron_count:
         if "mu" in kw or "filling" in kw:
             raise InputError("--keep-electron-count cannot be combined with --mu, --mu-shift or --filling")
