@@ -115,7 +115,8 @@ def test_cli_planes_json_and_errors(tmp_path, capsys):
         sys.argv = argv
     report = capsys.readouterr().out
     assert "refine = planes" in report and "planes," in report and "Gap split" in report
-    bad = [["--planes", "7"], ["--plane-grid", "15"], ["--plane-velocity", "0"], ["--kz-rounds", "x"]]
+    bad = [["--planes", "7"], ["--plane-grid", "15"], ["--plane-velocity", "0"], ["--kz-rounds", "x"],
+           ["--plane-flatness", "-1"], ["--plane-flatness", "nan"]]
     for extra in bad:
         assert main(["sweep", "pcubic", "--soc-scales", "1", "--mu", "0", "--refine", "planes", "--no-progress",
                      "--output", str(out)] + extra) == 2
@@ -190,3 +191,53 @@ def test_planes_checkpoint_resumes_a_killed_sweep(tmp_path, monkeypatch, capsys)
     assert main(base + ["--refine", "off", "--nk", "8", "--checkpoint", str(tmp_path / "ck2")]) == 2
     err = capsys.readouterr().err
     assert err.count("wannorb: error:") == 2 and "different inputs" in err and "Traceback" not in err
+
+
+def test_flatness_rule_skips_flat_near_degeneracies_but_resolves_a_node():
+    """A massive 2D Dirac node (gap √(m² + v²r²), Berry-curvature peak of width m/v) beside a pair
+    of states 20 meV apart over the whole plane: the velocity criterion alone refines the whole plane
+    for the flat pair; the flatness rule refines only around the node, with the same integral."""
+    m_gap, vel, k0 = 2e-3, 1.0, np.array([0.37, 0.61])
+    P = np.array([1.3, 1.3])
+
+    def values(k, flat_pair=True):
+        r2 = ((k - k0) ** 2).sum(1)
+        node = np.sqrt(m_gap ** 2 + vel ** 2 * r2)
+        peak = m_gap * vel ** 2 / (2 * (m_gap ** 2 + vel ** 2 * r2) ** 1.5)
+        smooth = 1.0 + 0.1 * np.cos(2 * np.pi * k[:, 0] / P[0])
+        flat = 0.02 * (1 + 0.05 * np.sin(2 * np.pi * k[:, 1] / P[1]))
+        gaps = np.column_stack([node, flat if flat_pair else np.full(len(k), np.inf)])
+        return np.column_stack([peak, smooth]), gaps
+
+    kw = dict(levels=12, velocity=4.0, max_points=5_000_000)
+    plain = pq.adaptive_plane(values, P, 16, **kw)
+    rule = pq.adaptive_plane(values, P, 16, flatness=0.3, **kw)
+    node_only = pq.adaptive_plane(lambda k: values(k, False), P, 16, **kw)
+    assert not plain["capped"] and not rule["capped"]
+    assert rule["n_points"] < plain["n_points"] / 20
+    assert rule["n_points"] <= 2 * node_only["n_points"]
+    # the peak (≈ π over the plane) against a 8× stricter velocity criterion: the rule is as close as
+    # the plain criterion (both carry the V = 4 criterion's ~0.4 % error, which the sweep's velocity
+    # check measures), and the smooth part is the same
+    ref = pq.adaptive_plane(lambda k: values(k, False), P, 64, levels=16, velocity=32.0, max_points=5_000_000)
+    assert abs(ref["I"][0] - np.pi) < 0.005 * np.pi
+    assert abs(rule["I"][0] - ref["I"][0]) <= abs(plain["I"][0] - ref["I"][0]) + 1e-4 * np.pi < 0.01 * np.pi
+    assert np.allclose(rule["I"], plain["I"], rtol=2e-3)
+    assert np.all(rule["unresolved"] <= plain["unresolved"] + 1e-12)
+
+
+def test_flatness_in_a_sweep_reports_its_check_and_agrees_on_pcubic():
+    """--plane-flatness through the sweep: the error carries the doubled-rule check, the settings line
+    names it, and the values agree with the plain criterion within the two error estimates."""
+    m = api.load_system("pcubic")
+    kw = dict(mu=MU, kT=0.05, refine="planes", progress=False)
+    plain = sweep.sweep(m, [0.3], planes=QUICK, **kw)
+    rule = sweep.sweep(m, [0.3], planes=dict(QUICK, flatness=0.3), **kw)
+    p = rule["points"][0]["planes"]
+    assert "error_in_plane_flatness" in p and "flatness 0.3" in sweep.integration_summary(rule)
+    assert all(v == 0 for d in plain["points"][0]["planes"]["error_in_plane_flatness"].values() for v in d.values())
+    for meth in rule["sigma"]:
+        for q in rule["sigma"][meth]:
+            a, b = rule["sigma"][meth][q][0], plain["sigma"][meth][q][0]
+            ea, eb = rule["error_estimate"][meth][q][0], plain["error_estimate"][meth][q][0]
+            assert abs(a - b) <= ea + eb + 1e-3 * abs(b), (meth, q, a, b, ea, eb)

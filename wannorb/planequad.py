@@ -139,22 +139,25 @@ def points_hk(kxy, kz, folded, centres):
     return bloch._apply_centres(Hk0, dHk0, k, centres)
 
 
-def lower_occupied_gap(E, mu, kT, degen_tol, occupation_cut=OCCUPATION_CUT):
+def lower_occupied_gap(E, mu, kT, degen_tol, occupation_cut=OCCUPATION_CUT, per_pair=False):
     """(nk,) smallest gap (eV) between adjacent groups whose lower group is occupied (f > cut):
-    the gaps whose peaks the Fermi-sea integrands can hold."""
+    the gaps whose peaks the Fermi-sea integrands can hold. ``per_pair``: every adjacent pair of
+    states instead, (nk, nw − 1) float32, inf where they are one group or the lower is empty."""
     dE = np.diff(E, axis=1)
     occ = fermi_dirac(E[:, :-1], mu, kT) > occupation_cut
-    return np.where((dE > degen_tol) & occ, dE, np.inf).min(axis=1)
+    g = np.where((dE > degen_tol) & occ, dE, np.inf)
+    return g.astype(np.float32) if per_pair else g.min(axis=1)
 
 
 def hall_values(folded, kz, centres, Xops, mu, kT, degen_tol, comp, method_index, deltas=(),
-                occupation_cut=OCCUPATION_CUT, operator_phases=True, chunk=1024):
+                occupation_cut=OCCUPATION_CUT, operator_phases=True, chunk=1024, per_pair=False):
     """The sweep's in-plane integrand: a function kxy (n, 2) → (values (n, nv), gap (n,)).
 
     values[:, d, m, q] (flattened) = Σ_n f(ε_n − μ) Ω_n for method ``method_index[m]``, quantity q
     (rows of Xops) and component comp = (j, i, k); d = 0 is the total, d = 1 … the part from states
     whose gap to the nearest other group is below deltas[d − 1] (eV). Units Å²·ħ.
-    gap: :func:`lower_occupied_gap`. ``operator_phases=False`` drops the Wannier-centre phases of X(k)
+    gap: :func:`lower_occupied_gap` (per pair of adjacent states with ``per_pair``, for the flatness
+    rule of :func:`adaptive_plane`). ``operator_phases=False`` drops the Wannier-centre phases of X(k)
     (as ``wannorb hall --l-phase none``).
     """
     j, i, k = comp
@@ -166,7 +169,7 @@ def hall_values(folded, kz, centres, Xops, mu, kT, degen_tol, comp, method_index
     def values(kxy):
         n = len(kxy)
         out = np.empty((n, len(deltas) + 1, len(midx), nq))
-        gap = np.empty(n)
+        gap = np.empty((n, len(centres) - 1), np.float32) if per_pair else np.empty(n)
         for s in range(0, n, chunk):
             H, dH = points_hk(kxy[s:s + chunk], kz, folded, centres)
             kk = np.column_stack([kxy[s:s + chunk], np.full(len(H), kz)])
@@ -180,7 +183,7 @@ def hall_values(folded, kz, centres, Xops, mu, kT, degen_tol, comp, method_index
                 sg = state_gaps(E, degen_tol)
                 for d, delta in enumerate(deltas):
                     out[s:s + chunk, d + 1] = (w * (sg < delta)[:, None, None, :]).sum(-1)
-            gap[s:s + chunk] = lower_occupied_gap(E, mu, kT, degen_tol, occupation_cut)
+            gap[s:s + chunk] = lower_occupied_gap(E, mu, kT, degen_tol, occupation_cut, per_pair)
         return out.reshape(n, -1), gap
 
     return values
@@ -257,7 +260,7 @@ def component_operations(ops, comp, tol=1e-8):
 
 
 def adaptive_plane(values, periods, grid, area_cell=None, levels=8, velocity=10.0, split=2,
-                   max_points=2_000_000, offset=(0.5, 0.5), orbits=None):
+                   max_points=2_000_000, offset=(0.5, 0.5), orbits=None, flatness=0.0):
     """∫ over one in-plane cell of a vector integrand, midpoint rule refined where it can be unresolved.
 
     The Fermi-sea integrands peak where two groups come close (at an SOI-gapped node, width ~ Δ/v in
@@ -271,6 +274,13 @@ def adaptive_plane(values, periods, grid, area_cell=None, levels=8, velocity=10.
         default the box); orbits : (reps, weight) from :func:`cell_orbits` (base cells to compute and
         their multiplicities) — the refinement of an image cell is the image of the refinement
         (the gap criterion is invariant), so only representatives are refined.
+    flatness : r > 0 stops refining the children of a cell for a pair of states whose gaps at its
+        midpoint and at its children's midpoints all lie within a factor 1 + r of each other: there
+        the small gap is a flat near-degeneracy (two bands close over a wide region), not the
+        SOI-gapped node of a peak, whose cone makes the five gaps differ by O(1) wherever the node
+        lies in the cell. Needs ``values`` to return the gaps per pair, (n, npairs); a cell is refined
+        while any pair fails the velocity criterion and is not flat. 0 (default): the velocity
+        criterion alone (gap (n,) or (n, npairs) alike).
 
     Returns dict(I (nv,): the integral over one cell, by_level (list of (nv,)), n_points,
     n_refined per level, unresolved (nv,): Σ|value·area| of the finest cells still failing the
@@ -282,12 +292,14 @@ def adaptive_plane(values, periods, grid, area_cell=None, levels=8, velocity=10.
     reps, wt = orbits if orbits is not None else (np.arange(G * G), np.ones(G * G, np.int64))
     cen = np.column_stack([(reps // G + offset[0]) * h[0], (reps % G + offset[1]) * h[1]])
     val, gap = values(cen)
+    gap = gap.reshape(len(gap), -1)
     n_cells = 1.0 if area_cell is None else P[0] * P[1] / area_cell
     running = (wt @ val) * h[0] * h[1]
     by_level, n_refined, n_points, capped = [running / n_cells], [], len(cen), False
     sub = (np.arange(split) + 0.5) / split - 0.5
+    flat = np.zeros(gap.shape, bool)
     for _ in range(levels):
-        bad = gap < velocity * h.max()
+        bad = ((gap < velocity * h.max()) & ~flat).any(axis=1)
         if n_points + split * split * bad.sum() > max_points:
             capped = True
             break
@@ -298,12 +310,20 @@ def adaptive_plane(values, periods, grid, area_cell=None, levels=8, velocity=10.
         kids = (cen[bad][:, None, :] + off[None]).reshape(-1, 2)
         kw = np.repeat(wt[bad], len(off))
         kv, kg = values(kids)
+        kg = kg.reshape(len(kg), -1)
+        nkid = len(off)
+        if flatness > 0:
+            five = np.concatenate([gap[bad][:, None], kg.reshape(-1, nkid, kg.shape[1])], axis=1)
+            lo, hi = five.min(axis=1), five.max(axis=1)
+            flat = np.repeat(np.isfinite(hi) & (hi <= (1.0 + flatness) * lo), nkid, axis=0)
+        else:
+            flat = np.zeros(kg.shape, bool)
         hn = h / split
         running = running + (kw @ kv) * hn[0] * hn[1] - (wt[bad] @ val[bad]) * h[0] * h[1]
         by_level.append(running / n_cells)
         n_points += len(kids)
         cen, val, gap, h, wt = kids, kv, kg, hn, kw
-    fail = gap < velocity * h.max()
+    fail = ((gap < velocity * h.max()) & ~flat).any(axis=1)
     unresolved = (wt[fail] @ np.abs(val[fail])) * h[0] * h[1] / n_cells
     return dict(I=running / n_cells, by_level=by_level, n_points=n_points, n_refined=n_refined,
                 unresolved=unresolved, capped=capped, h_min=float(h.max()))

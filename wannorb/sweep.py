@@ -26,9 +26,12 @@ Convergence (``refine``):
   interval then split in three (the old plane reused) and, in later rounds, the intervals whose
   last change was largest. Error estimate = |σ's change in the last k_z round| + what the unsplit
   intervals changed before + |Σ_planes Δk_z (I_G − I_G/2)| on the first N planes (the in-plane
-  rule against a base grid of half the size) + the cells still unresolved at the finest in-plane
-  level. Converged when that is ≤ rtol·|σ| + atol after at least one k_z round. One μ; the chosen
-  component only (no full tensor).
+  rule against a base grid of half the size) + the same with v halved + the cells still unresolved
+  at the finest in-plane level. With a flatness r > 0 a cell stops being refined for a pair of states
+  whose gap varies by less than 1 + r over it and its children (a flat near-degeneracy, not a
+  node), and the error adds the change of the first N planes when r is doubled. Converged when the
+  estimate is ≤ rtol·|σ| + atol after at least one k_z round. One μ; the chosen component only (no
+  full tensor). ``checkpoint`` stores every finished plane.
 """
 import math
 import time
@@ -45,7 +48,8 @@ from .kmesh import UniformMesh, chunk_points_limit
 REFINE_MODES = ("off", "adaptive", "uniform", "planes")
 # Defaults of refine="planes" (wannorb.planequad): base planes, k_z rounds, in-plane base grid,
 # in-plane refinement levels, band velocity bound (eV·Å) of the gap criterion, points per plane.
-PLANES_DEFAULTS = dict(n_planes=16, kz_rounds=3, grid=48, levels=10, velocity=20.0, max_points=2_000_000)
+PLANES_DEFAULTS = dict(n_planes=16, kz_rounds=3, grid=48, levels=10, velocity=20.0, max_points=2_000_000,
+                       flatness=0.0)
 # Relative convergence target of a sweep point (the issue's "moves by < 1 %").
 RTOL = 0.01
 # Absolute floor, (ħ/e) S/cm: a value below this is numerically zero (symmetry-forbidden
@@ -67,7 +71,7 @@ SWEEP_UNITS = {
     "exponents": "d ln|sigma| / d ln A (local: between neighbouring scales; global: least-squares slope)",
     "gap_split": "(hbar/e) S/cm: part of sigma from states whose gap to the nearest other group is < delta",
     "min_relevant_gap": "eV", "k_red": "reduced coordinates",
-    "planes": "refine=planes settings: velocity eV*Angstrom, g_z_invA 1/Angstrom, the rest counts; per point "
+    "planes": "refine=planes settings: velocity eV*Angstrom, g_z_invA 1/Angstrom, flatness a ratio, the rest counts; per point "
               "(points[i].planes): error_* and unresolved and sigma_by_kz_round (hbar/e) S/cm, plane_kz_invA and "
               "plane_width_invA 1/Angstrom, plane_integrand I(k_z) dimensionless (sigma = PREFACTOR sum width*I, PREFACTOR = (e^2/hbar)/(8 pi^3) "
               "in S/cm*Angstrom), finest_h_invA 1/Angstrom, wall_time_s s",
@@ -110,7 +114,7 @@ def sweep(system, soc_scales, mu=None, filling=None, keep_electron_count=False, 
         uniform-mesh passes, the planes of refine='planes' and the μ search; the adaptive
         refinement runs on every rank alike
     planes : dict overriding PLANES_DEFAULTS for refine='planes' (n_planes, kz_rounds, grid, levels,
-        velocity eV·Å, max_points)
+        velocity eV·Å, max_points, flatness: see :func:`wannorb.planequad.adaptive_plane`)
     checkpoint : folder (refine='planes' only): every finished k_z plane is stored in
         ``checkpoint/soc_A/``; a rerun loads the planes it has (also with more --kz-rounds or other
         --planes: a plane's value does not depend on them) and computes the others
@@ -401,7 +405,9 @@ def _planes_settings(system, planes, comp, symmetry):
             raise InputError(f"planes {key} must be a positive number, got {pl[key]}")
     pl["n_planes"], pl["grid"], pl["kz_rounds"], pl["levels"] = (int(pl["n_planes"]), int(pl["grid"]),
                                                                  int(pl["kz_rounds"]), int(pl["levels"]))
-    pl["max_points"], pl["velocity"] = int(pl["max_points"]), float(pl["velocity"])
+    pl["max_points"], pl["velocity"], pl["flatness"] = int(pl["max_points"]), float(pl["velocity"]), float(pl["flatness"])
+    if not pl["flatness"] >= 0 or not math.isfinite(pl["flatness"]):
+        raise InputError(f"--plane-flatness must be a number >= 0, got {pl['flatness']}")
     if pl["grid"] < 4 or pl["grid"] % 2:
         raise InputError(f"--plane-grid must be an even number >= 4 (its half is the in-plane check), got {pl['grid']}")
     if pl["kz_rounds"] < 1 or pl["levels"] < 0 or not pl["velocity"] > 0:
@@ -436,6 +442,8 @@ def _plane_store(checkpoint, system, a, mu, common, pl, methods, quantities):
                   component=list(common["comp"]), methods=list(methods), quantities=list(quantities),
                   split_deltas=list(common["split_deltas"]), operator_phases=bool(common["operator_phases"]),
                   levels=pl["levels"], max_points=pl["max_points"], periods=list(pl["geometry"]["periods"]))
+    if pl["flatness"] > 0:      # only then: checkpoints made before the flatness rule stay valid
+        values["flatness"] = pl["flatness"]
     return ChunkStore(subdir(checkpoint, f"soc_{a!r}"), input_hash(arrays, values), description=values)
 
 
@@ -453,28 +461,30 @@ def _integrate_planes(system, a, mu, common, pl, methods, quantities, rtol, atol
     z_der = 2 in comp[1:]
     info = {}
 
-    def plane(kz, G, v):
+    def plane(kz, G, v, fl):
         folded = pq.fold(R_cart, HR, P, kz, z_derivative=z_der)
         values = pq.hall_values(folded, kz, system.centres, common["Xops"], mu, common["kT"], common["degen_tol"],
-                                comp, midx, deltas, operator_phases=common["operator_phases"])
+                                comp, midx, deltas, operator_phases=common["operator_phases"],
+                                per_pair=fl > 0)
         r = pq.adaptive_plane(values, P, G, area_cell=geom["area_2d"], levels=pl["levels"], velocity=v,
-                              max_points=pl["max_points"], orbits=pl["orbits"][G])
+                              max_points=pl["max_points"], orbits=pl["orbits"][G], flatness=fl)
         n_base = len(pl["orbits"][G][0])
         return dict(I=r["I"], unresolved=r["unresolved"], n_points=r["n_points"], capped=r["capped"],
                     h_min=r["h_min"], levels_used=len(r["by_level"]) - 1,
                     split_all_first=bool(r["n_refined"] and r["n_refined"][0] == n_base))
 
-    main = (pl["grid"], pl["velocity"])
+    main = (pl["grid"], pl["velocity"], pl["flatness"])
 
-    def evaluate(kzs, G=pl["grid"], v=pl["velocity"], tag=""):
+    def evaluate(kzs, G=pl["grid"], v=pl["velocity"], fl=pl["flatness"], tag=""):
         def compute(c):
-            return plane(kzs[c], G, v)
+            return plane(kzs[c], G, v, fl)
         if store is not None:
             # exact names (float.hex): a resumed run asks for bit-identical k_z
-            compute = store.wrap(compute, names=[f"G{G}-v{float(v).hex()}-kz{float(kz).hex()}" for kz in kzs])
+            rule = f"-r{float(fl).hex()}" if fl > 0 else ""
+            compute = store.wrap(compute, names=[f"G{G}-v{float(v).hex()}{rule}-kz{float(kz).hex()}" for kz in kzs])
         res = runner(len(kzs), compute, progress=progress, desc=f"A={a:g}: {len(kzs)} planes{tag}")
         for kz, r in zip(kzs, res):
-            info.setdefault((G, v), {})[float(kz)] = r
+            info.setdefault((G, v, fl), {})[float(kz)] = r
         return [r["I"] for r in res]
 
     def target(s):
@@ -494,14 +504,21 @@ def _integrate_planes(system, a, mu, common, pl, methods, quantities, rtol, atol
     base = (np.arange(pl["n_planes"] // 2 if fac == 2 else pl["n_planes"]) + 0.5) * geom["g_z"] / pl["n_planes"]
     # in-plane checks on the first N planes: the base grid halved (catches a coarse base grid on the
     # broad parts), and the velocity halved (the criterion-limited error: a cell kept at side h
-    # because its gap Δ > v·h has an error ∝ (v_band/v)², whatever h, which halving G misses)
+    # because its gap Δ > v·h has an error ∝ (v_band/v)², whatever h, which halving G misses), and
+    # with the flatness rule the rule doubled (a cell left unrefined as flat is off by about what a
+    # twice looser rule changes: tested on Cr's near-degenerate deep bands, r = 0.6/0.3/0.1/0.05)
     half = np.array(evaluate(list(base), G=pl["grid"] // 2, tag=f" (in-plane check, grid {pl['grid'] // 2})"))
     slow = np.array(evaluate(list(base), v=pl["velocity"] / 2, tag=f" (in-plane check, v {pl['velocity'] / 2:g})"))
     full0 = np.array([info[main][float(kz)]["I"] for kz in base])
     w0 = geom["g_z"] / pl["n_planes"]
     err_grid = np.abs(fac * w0 * (full0 - half).sum(axis=0))
     err_vel = np.abs(fac * w0 * (full0 - slow).sum(axis=0))
-    inplane = err_grid + err_vel
+    err_flat = np.zeros_like(err_vel)
+    if pl["flatness"] > 0:
+        loose = np.array(evaluate(list(base), fl=2 * pl["flatness"],
+                                  tag=f" (in-plane check, flatness {2 * pl['flatness']:g})"))
+        err_flat = np.abs(fac * w0 * (full0 - loose).sum(axis=0))
+    inplane = err_grid + err_vel + err_flat
     kzc, kzw, _ = kzr["planes"]
     leaf = [info[main][float(kz)] for kz in kzc]
     unres = fac * sum(w * r["unresolved"] for w, r in zip(kzw, leaf))
@@ -512,7 +529,7 @@ def _integrate_planes(system, a, mu, common, pl, methods, quantities, rtol, atol
         return np.asarray(x, float).reshape(nd, nm, nq)
 
     S, E, U = shaped(sig), shaped(err), shaped(pq.PREFACTOR * unres)
-    KZ, IG, IV = (shaped(pq.PREFACTOR * x) for x in (kzr["error"], err_grid, err_vel))
+    KZ, IG, IV, IF = (shaped(pq.PREFACTOR * x) for x in (kzr["error"], err_grid, err_vel, err_flat))
     rounds = kzr["rounds"] >= 1
     by_round = [shaped(pq.PREFACTOR * s) for s in kzr["by_round"]]
     every = [r for key in info for r in info[key].values()]
@@ -528,11 +545,12 @@ def _integrate_planes(system, a, mu, common, pl, methods, quantities, rtol, atol
         n_planes_computed=len(info[main]), n_planes_in_plane_check=len(base),
         # a half-size base grid whose every cell is split at the first level becomes the main grid:
         # on these planes the grid check compares a result with itself (the velocity check remains)
-        grid_check_vacuous_planes=int(sum(info[(pl["grid"] // 2, pl["velocity"])][float(kz)]["split_all_first"]
+        grid_check_vacuous_planes=int(sum(info[(pl["grid"] // 2, pl["velocity"], pl["flatness"])][float(kz)]["split_all_first"]
                                           for kz in base)),
         kz_time_reversal_folding=bool(fac == 2),
         sigma_by_kz_round=[per(b) for b in by_round],
-        error_kz=per(KZ), error_in_plane_grid=per(IG), error_in_plane_velocity=per(IV), unresolved=per(U),
+        error_kz=per(KZ), error_in_plane_grid=per(IG), error_in_plane_velocity=per(IV),
+        error_in_plane_flatness=per(IF), unresolved=per(U),
         capped_planes_kz=capped, n_points_total=int(sum(r["n_points"] for r in every)),
         max_points_per_plane=int(max(r["n_points"] for r in every)),
         finest_h_invA=float(min(r["h_min"] for r in every)),
@@ -711,7 +729,8 @@ def integration_summary(data):
     if data["refine"] == "planes":
         pl = data["planes"]
         return (f"{pl['n_planes']} k_z planes + {pl['kz_rounds']} rounds, in-plane {pl['grid']}x{pl['grid']} "
-                f"refined {pl['levels']} levels at v = {pl['velocity']:g} eV*A")
+                f"refined {pl['levels']} levels at v = {pl['velocity']:g} eV*A"
+                + (f", flatness {pl['flatness']:g}" if pl.get("flatness") else ""))
     return f"base nk={'x'.join(map(str, data['nk']))} (up to {'x'.join(map(str, data['nk_max']))})"
 
 

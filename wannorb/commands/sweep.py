@@ -39,6 +39,10 @@ def register(sub):
     g.add_argument("--plane-velocity", default=None, metavar="V",
                    help="refine a cell of side h where a gap is below V·h, V in eV·Å (default 20)")
     g.add_argument("--plane-max-points", default=None, metavar="N", help="k-points per plane at most (default 2000000)")
+    g.add_argument("--plane-flatness", default=None, metavar="R",
+                   help="stop refining a cell for a pair of states whose gap varies by less than a factor 1+R "
+                        "over the cell and its children (flat near-degeneracies, not SOI-gapped nodes); "
+                        "default 0: off")
     p.add_argument("--split-deltas", default="0.001,0.01,0.1", metavar="D1,D2,...",
                    help="gap thresholds (eV) of the gap-split diagnostic")
     p.add_argument("--degen-tol-scan", default=None, metavar="G1,G2,...",
@@ -79,7 +83,7 @@ def sweep_kwargs(args, system):
     planes = {}
     for flag, key, conv in (("--planes", "n_planes", int), ("--kz-rounds", "kz_rounds", int), ("--plane-grid", "grid", int),
                             ("--plane-levels", "levels", int), ("--plane-velocity", "velocity", float),
-                            ("--plane-max-points", "max_points", int)):
+                            ("--plane-max-points", "max_points", int), ("--plane-flatness", "flatness", float)):
         text = getattr(args, flag[2:].replace("-", "_"))
         if text is not None:
             if args.refine != "planes":
