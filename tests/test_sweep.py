@@ -190,3 +190,36 @@ def test_symmetry_reduced_uniform_sweep_equals_full_mesh():
                         b["points"][s]["gap_split"][d]["sigma_below"][meth][q], rel=1e-9, abs=1e-8)
                 assert np.allclose(a["points"][s]["sigma_tensor_first_mu"][meth][q],
                                    b["points"][s]["sigma_tensor_first_mu"][meth][q], rtol=1e-9, atol=1e-8)
+
+
+def test_sweep_merge_equals_one_sweep_over_the_union(tmp_path, capsys):
+    """Two sweeps merged = one sweep over the union of their scales (σ, flags, exponents); the
+    shared scale keeps the other sweep's point as an alternative; mismatches are one-line errors."""
+    from wannorb.cli import main
+    base = ["sweep", "pcubic", "--mu", str(MU), "--kT", "0.05", "--nk", "8", "--refine", "off", "--no-progress"]
+    a, b, u, out = (tmp_path / f"{n}.json" for n in ("a", "b", "u", "m"))
+    assert main(base + ["--soc-scales", "0.4,0.1", "--output", str(a)]) == 0
+    assert main(base + ["--soc-scales", "0.2,0.4", "--output", str(b)]) == 0
+    assert main(base + ["--soc-scales", "0.1,0.2,0.4", "--output", str(u)]) == 0
+    png = tmp_path / "m.png"
+    assert main(["sweep-merge", str(a), str(b), "--output", str(out), "--plot", str(png)]) == 0
+    m, one = json.loads(out.read_text()), json.loads(u.read_text())
+    assert m["soc_scales"] == one["soc_scales"] and png.stat().st_size > 1000
+    for key in ("sigma", "converged", "error_estimate"):
+        assert m[key] == one[key]
+    for meth in m["exponents"]:
+        for q in m["exponents"][meth]:
+            assert m["exponents"][meth][q]["local"] == one["exponents"][meth][q]["local"]
+            assert m["exponents"][meth][q]["global"]["value"] == one["exponents"][meth][q]["global"]["value"]
+    assert [len(p["alternatives"]) for p in m["points"]] == [0, 0, 1]
+    assert m["refine"] == "merged" and "merged from 2 sweeps" in capsys.readouterr().out
+    c = tmp_path / "c.json"
+    assert main(base + ["--soc-scales", "0.3", "--kT", "0.02", "--output", str(c)]) == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert main(["sweep-merge", str(a), str(c), "--output", str(out)]) == 2
+    assert main(["sweep-merge", str(a), str(bad), "--output", str(out)]) == 2
+    assert main(["sweep-merge", str(a), str(tmp_path / "missing.json"), "--output", str(out)]) == 2
+    assert main(["sweep-merge", str(a), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("wannorb: error:") == 4 and "Traceback" not in err and "kT" in err

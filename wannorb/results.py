@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import InputError
+
 from . import __version__
 
 HALL_UNITS = {
@@ -84,6 +86,21 @@ def _plain(obj):
     if isinstance(obj, np.generic):
         return obj.item()
     return obj
+
+
+def read_json(path, what="JSON file"):
+    """A JSON object from ``path``; InputError (one line) when missing, unreadable or malformed."""
+    path = os.fspath(path)
+    try:
+        with open(path) as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise InputError(f"{what} {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{what} {path} does not hold a JSON object")
+    return data
 
 
 def write_json(data, path):

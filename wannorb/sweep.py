@@ -664,15 +664,13 @@ def global_exponent(scales, values, use=None):
     return {"value": float(coef[0]), "stderr": stderr, "n_points": len(idx), "points": idx}
 
 
-def _assemble(system, scales, mus_per_scale, mu_info, runs, methods, quantities, comp, settings, t_start):
-    final = [runs[s][-1] for s in range(len(scales))]
-    sigma = {m: {q: [f["sigma"][m][q] for f in final] for q in quantities} for m in methods}
-    conv = {m: {q: [f["converged"][m][q] for f in final] for q in quantities} for m in methods}
-    err = {m: {q: [f["error"][m][q] for f in final] for q in quantities} for m in methods}
+def exponents_table(scales, sigma, conv):
+    """exponents[method][quantity] of the sweep JSON from sigma and converged (dicts of lists over
+    scales): global fit (converged points when ≥ 2), small-A fit (A ≤ SMALL_A), local exponents, signs."""
     expo = {}
-    for m in methods:
+    for m in sigma:
         expo[m] = {}
-        for q in quantities:
+        for q in sigma[m]:
             vals = sigma[m][q]
             g = global_exponent(scales, vals, use=conv[m][q] if sum(conv[m][q]) >= 2 else None)
             g["uses_unconverged_points"] = sum(conv[m][q]) < 2
@@ -685,6 +683,84 @@ def _assemble(system, scales, mus_per_scale, mu_info, runs, methods, quantities,
             expo[m][q] = {"global": g, "small_A": gs, "local": local_exponents(scales, vals),
                           "local_converged": [bool(a and b) for a, b in zip(conv[m][q], conv[m][q][1:])],
                           "sign": signs, "sign_changes": bool(len(set(s for s in signs if s)) > 1)}
+    return expo
+
+
+# what must agree between sweeps merged into one table (same physics, different integration settings)
+MERGE_KEYS = ("system", "component", "methods", "quantities", "kT", "degen_tol", "operator_phases")
+
+
+def merge(datas, names):
+    """One sweep from several sweep JSONs of the same system, component, μ, kT and Γ (e.g. pieces
+    run with different point caps, velocities or as separate jobs): the points sorted by A, the
+    exponents recomputed. Where several sweeps have a scale, the point with the most converged
+    values wins (ties: the smaller sum of relative errors); the others stay in
+    ``points[i].alternatives``. ``points[i].source`` names the sweep a point came from and how it
+    was integrated. Raises InputError on sweeps that do not describe the same quantity.
+    """
+    if len(datas) < 2:
+        raise InputError("sweep-merge needs at least two sweep JSON files")
+    first = datas[0]
+    for d, n in zip(datas, names):
+        for key in ("soc_scales", "sigma", "converged", "error_estimate", "points") + MERGE_KEYS:
+            if key not in d:
+                raise InputError(f"{n} is not a wannorb sweep JSON (no {key!r})")
+        for key in MERGE_KEYS:
+            if d[key] != first[key]:
+                raise InputError(f"{n} has {key} = {d[key]!r}, {names[0]} has {first[key]!r}: not the same sweep")
+        if len(d["mu"]) != 1 or len(first["mu"]) != 1 or abs(d["mu"][0] - first["mu"][0]) > 1e-9 or \
+                d.get("mu_mode") != first.get("mu_mode"):
+            raise InputError(f"{n} has mu = {d['mu']} eV ({d.get('mu_mode')}), {names[0]} has {first['mu']} eV "
+                             f"({first.get('mu_mode')}): not the same sweep")
+    methods, quantities = first["methods"], first["quantities"]
+
+    def score(d, i):
+        conv = sum(d["converged"][m][q][i] for m in methods for q in quantities)
+        rel = sum((d["error_estimate"][m][q][i] or 0.0) / max(abs(d["sigma"][m][q][i]), 1e-300)
+                  for m in methods for q in quantities)
+        return (-conv, rel)
+
+    by_scale = {}
+    for k, d in enumerate(datas):
+        for i, a in enumerate(d["soc_scales"]):
+            by_scale.setdefault(float(a), []).append((score(d, i), k, i))
+    scales = sorted(by_scale)
+    sigma = {m: {q: [] for q in quantities} for m in methods}
+    conv = {m: {q: [] for q in quantities} for m in methods}
+    err = {m: {q: [] for q in quantities} for m in methods}
+    points = []
+    for a in scales:
+        (_, k, i), *others = sorted(by_scale[a])
+        d = datas[k]
+        for m in methods:
+            for q in quantities:
+                sigma[m][q].append(d["sigma"][m][q][i])
+                conv[m][q].append(d["converged"][m][q][i])
+                err[m][q].append(d["error_estimate"][m][q][i])
+        pt = dict(d["points"][i])
+        pt["source"] = {"file": names[k], "refine": d["refine"], "integration": integration_summary(d)}
+        pt["alternatives"] = [{"file": names[k2], "integration": integration_summary(datas[k2]),
+                               "sigma": {m: {q: datas[k2]["sigma"][m][q][i2] for q in quantities} for m in methods},
+                               "error_estimate": {m: {q: datas[k2]["error_estimate"][m][q][i2] for q in quantities}
+                                                  for m in methods}}
+                              for _, k2, i2 in others]
+        points.append(pt)
+    out = {key: first[key] for key in MERGE_KEYS}
+    out.update({key: first[key] for key in ("params", "mu", "mu_mode", "mu_source", "rtol", "atol") if key in first})
+    out.update(soc_scales=scales, sigma=sigma, converged=conv, error_estimate=err,
+               exponents=exponents_table(scales, sigma, conv), refine="merged",
+               merged_from=[{"file": n, "refine": d["refine"], "integration": integration_summary(d),
+                             "soc_scales": d["soc_scales"]} for d, n in zip(datas, names)],
+               points=points, units=SWEEP_UNITS)
+    return out
+
+
+def _assemble(system, scales, mus_per_scale, mu_info, runs, methods, quantities, comp, settings, t_start):
+    final = [runs[s][-1] for s in range(len(scales))]
+    sigma = {m: {q: [f["sigma"][m][q] for f in final] for q in quantities} for m in methods}
+    conv = {m: {q: [f["converged"][m][q] for f in final] for q in quantities} for m in methods}
+    err = {m: {q: [f["error"][m][q] for f in final] for q in quantities} for m in methods}
+    expo = exponents_table(scales, sigma, conv)
     points = []
     for s, a in enumerate(scales):
         f = final[s]
@@ -726,6 +802,8 @@ def degen_tol_scan(system, soc_scales, tols, **kw):
 def integration_summary(data):
     """How a sweep's σ were integrated, one line (for tables and plots): the k_z planes and in-plane
     refinement of refine='planes', else the base mesh and the largest one allowed."""
+    if data["refine"] == "merged":
+        return f"merged from {len(data['merged_from'])} sweeps (points[i].source says which)"
     if data["refine"] == "planes":
         pl = data["planes"]
         return (f"{pl['n_planes']} k_z planes + {pl['kz_rounds']} rounds, in-plane {pl['grid']}x{pl['grid']} "

@@ -50,6 +50,34 @@ def register(sub):
     p.add_argument("--output", required=True, metavar="OUT.json", help="JSON result file")
     p.add_argument("--plot", metavar="PNG", help="log-log plot of |sigma| against A")
     p.set_defaults(func=run)
+    m = sub.add_parser("sweep-merge", help="one sweep table, plot and exponents from several sweep JSONs of the "
+                                           "same system, component, mu, kT and degeneracy tolerance",
+                       description="Merge sweep JSONs (e.g. pieces run as separate jobs or with different "
+                                   "integration settings) into one: points sorted by A, exponents recomputed; "
+                                   "where several have a scale, the point with the most converged values wins "
+                                   "and the others are kept in points[i].alternatives.")
+    m.add_argument("inputs", nargs="+", metavar="SWEEP.json")
+    m.add_argument("--output", required=True, metavar="OUT.json")
+    m.add_argument("--plot", metavar="PNG", help="log-log plot of |sigma| against A")
+    m.set_defaults(func=run_merge)
+
+
+def run_merge(args):
+    from .. import sweep as sw
+    from ..results import read_json
+    datas = [read_json(path, what="sweep JSON") for path in args.inputs]
+    data = sw.merge(datas, list(args.inputs))
+    data["provenance"] = provenance()
+    write_json(data, args.output)
+    print_table(data, sys.stdout)
+    for i, pt in enumerate(data["points"]):
+        alt = "; also " + ", ".join(a["file"] for a in pt["alternatives"]) if pt["alternatives"] else ""
+        print(f"  A = {data['soc_scales'][i]:g}: from {pt['source']['file']} ({pt['source']['integration']}){alt}")
+    if args.plot:
+        sw.plot_sweep(data, args.plot)
+        print(f"wrote {args.plot}")
+    print(f"wrote {args.output}")
+    return 0
 
 
 def sweep_kwargs(args, system):
