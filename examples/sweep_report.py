@@ -40,22 +40,25 @@ def report(path):
     c = d["component"]
     print(f"### {d['system']} {d.get('params', {}) if d['system'] == 'pcubic' else ''}".rstrip())
     print(f"σ^{c[0]}_{c[1:]} in (ħ/e) S/cm; μ mode {d.get('mu_mode')}, kT = {d['kT']} eV, refine = {d['refine']}, "
-          f"{integration_summary(d)}, wall time {d['wall_time_s']:.0f} s\n")
+          f"{integration_summary(d)}" + (f", wall time {d['wall_time_s']:.0f} s" if "wall_time_s" in d else "") + "\n")
     cols = [(m, q) for q in d["quantities"] for m in d["methods"]]
     print("| A | mesh | " + " | ".join(f"{m} {q}" for m, q in cols) + " |")
     print("|---|---|" + "---|" * len(cols))
     for i, a in enumerate(d["soc_scales"]):
         p = d["points"][i]
-        if d["refine"] == "planes":
+        kind = p["source"]["refine"] if "source" in p else d["refine"]     # a merged sweep: per point
+        if kind == "planes":
             pp = p["planes"]
             mesh = (f"{2 * sum(pp['planes_per_round']) if pp['kz_time_reversal_folding'] else sum(pp['planes_per_round'])}"
                     f" planes, {pp['n_points_total'] / 1e6:.1f} M k-points")
+            if "source" in p:
+                mesh += f" ({p['source']['integration'].split(' at ')[-1]})"
             print(f"| {a:g} | {mesh} | " + " | ".join(
                 fmt(d["sigma"][m][q][i], d["error_estimate"][m][q][i], d["converged"][m][q][i]) for m, q in cols) + " |")
             continue
         ref = sum(mm["n_refined_points"] for mm in p["meshes"])
         nk = "×".join(map(str, p["nk"])) if len(set(p["nk"])) > 1 else f"{p['nk'][0]}³"
-        if d["refine"] == "adaptive":
+        if kind == "adaptive":
             mesh = f"{nk}×2 + {ref} refined (level ≤ {max(mm['deepest_level'] for mm in p['meshes'])})"
         else:
             sym = p["meshes"][0].get("symmetry", {})

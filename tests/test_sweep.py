@@ -213,6 +213,16 @@ def test_sweep_merge_equals_one_sweep_over_the_union(tmp_path, capsys):
             assert m["exponents"][meth][q]["global"]["value"] == one["exponents"][meth][q]["global"]["value"]
     assert [len(p["alternatives"]) for p in m["points"]] == [0, 0, 1]
     assert m["refine"] == "merged" and "merged from 2 sweeps" in capsys.readouterr().out
+    import runpy
+    import sys
+    from pathlib import Path
+    argv = sys.argv
+    try:        # the report of the docs reads a merged sweep
+        sys.argv = ["sweep_report.py", str(out)]
+        runpy.run_path(str(Path(__file__).parents[1] / "examples" / "sweep_report.py"), run_name="__main__")
+    finally:
+        sys.argv = argv
+    assert "refine = merged" in capsys.readouterr().out
     c = tmp_path / "c.json"
     assert main(base + ["--soc-scales", "0.3", "--kT", "0.02", "--output", str(c)]) == 0
     bad = tmp_path / "bad.json"
