@@ -100,7 +100,7 @@ def test_cli_planes_json_and_errors(tmp_path, capsys):
     assert d["refine"] == "planes" and d["planes"]["grid"] == 16 and d["planes"]["n_planes"] == 8
     p = d["points"][1]["planes"]
     for key in ("error_kz", "error_in_plane_grid", "error_in_plane_velocity", "grid_check_vacuous_planes", "unresolved", "sigma_by_kz_round",
-                "plane_kz_invA", "plane_integrand"):
+                "plane_kz_invA", "plane_integrand", "plane_unresolved", "plane_points"):
         assert key in p
     text = capsys.readouterr().out
     assert "k_z planes" in text and "(hbar/e) S/cm" in text

@@ -73,8 +73,8 @@ SWEEP_UNITS = {
     "min_relevant_gap": "eV", "k_red": "reduced coordinates",
     "planes": "refine=planes settings: velocity eV*Angstrom, g_z_invA 1/Angstrom, flatness a ratio, the rest counts; per point "
               "(points[i].planes): error_* and unresolved and sigma_by_kz_round (hbar/e) S/cm, plane_kz_invA and "
-              "plane_width_invA 1/Angstrom, plane_integrand I(k_z) dimensionless (sigma = PREFACTOR sum width*I, PREFACTOR = (e^2/hbar)/(8 pi^3) "
-              "in S/cm*Angstrom), finest_h_invA 1/Angstrom, wall_time_s s",
+              "plane_width_invA 1/Angstrom, plane_integrand I(k_z) and plane_unresolved dimensionless (sigma = PREFACTOR sum width*I, PREFACTOR = (e^2/hbar)/(8 pi^3) "
+              "in S/cm*Angstrom), plane_points counts, finest_h_invA 1/Angstrom, wall_time_s s",
 }
 
 
@@ -557,6 +557,9 @@ def _integrate_planes(system, a, mu, common, pl, methods, quantities, rtol, atol
         plane_kz_invA=[float(x) for x in kzc], plane_width_invA=[float(x) for x in kzw],
         plane_integrand={m: {q: [float(r["I"].reshape(nd, nm, nq)[0, im, iq]) for r in leaf]
                              for iq, q in enumerate(quantities)} for im, m in enumerate(methods)},
+        plane_unresolved={m: {q: [float(np.asarray(r["unresolved"]).reshape(nd, nm, nq)[0, im, iq]) for r in leaf]
+                              for iq, q in enumerate(quantities)} for im, m in enumerate(methods)},
+        plane_points=[int(r["n_points"]) for r in leaf],
         wall_time_s=time.time() - t0)
     if store is not None:
         total = getattr(runner, "allsum", lambda x: x)
