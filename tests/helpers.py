@@ -34,3 +34,16 @@ def group_sums(values, E, tol):
     from wannorb.operators import degenerate_groups
     starts = degenerate_groups(E, tol)
     return np.stack([values[..., a:b].sum(-1) for a, b in zip(starts[:-1], starts[1:])], axis=-1)
+
+
+def run_example(name, *args):
+    """Run ``examples/<name>`` as a script with the given arguments (its output goes to stdout)."""
+    import runpy
+    import sys
+    from pathlib import Path
+    argv = sys.argv
+    try:
+        sys.argv = [name, *map(str, args)]
+        runpy.run_path(str(Path(__file__).parents[1] / "examples" / name), run_name="__main__")
+    finally:
+        sys.argv = argv

@@ -11,7 +11,7 @@ from wannorb.hall import eigenvalues_on_mesh
 from wannorb.kmesh import UniformMesh
 from wannorb.models import pcubic
 
-from helpers import generic_pcubic
+from helpers import generic_pcubic, run_example
 
 # pcubic with a crystal field larger than the (scaled-down) bandwidths: the three spinless p bands
 # never meet, so every group at A = 0 is a Kramers pair (checked below) and the paper's exponents
@@ -213,15 +213,7 @@ def test_sweep_merge_equals_one_sweep_over_the_union(tmp_path, capsys):
             assert m["exponents"][meth][q]["global"]["value"] == one["exponents"][meth][q]["global"]["value"]
     assert [len(p["alternatives"]) for p in m["points"]] == [0, 0, 1]
     assert m["refine"] == "merged" and "merged from 2 sweeps" in capsys.readouterr().out
-    import runpy
-    import sys
-    from pathlib import Path
-    argv = sys.argv
-    try:        # the report of the docs reads a merged sweep
-        sys.argv = ["sweep_report.py", str(out)]
-        runpy.run_path(str(Path(__file__).parents[1] / "examples" / "sweep_report.py"), run_name="__main__")
-    finally:
-        sys.argv = argv
+    run_example("sweep_report.py", out)          # the report of the docs reads a merged sweep
     assert "refine = merged" in capsys.readouterr().out
     c = tmp_path / "c.json"
     assert main(base + ["--soc-scales", "0.3", "--kT", "0.02", "--output", str(c)]) == 0

@@ -8,6 +8,7 @@ from wannorb import api, planequad as pq, sweep
 from wannorb.cli import main
 from wannorb.models import pcubic
 
+from helpers import run_example
 from test_sweep import MU, SEPARATED
 
 QUICK = dict(n_planes=8, kz_rounds=1, grid=24, levels=6)
@@ -104,15 +105,7 @@ def test_cli_planes_json_and_errors(tmp_path, capsys):
         assert key in p
     text = capsys.readouterr().out
     assert "k_z planes" in text and "(hbar/e) S/cm" in text
-    import runpy
-    import sys
-    from pathlib import Path
-    argv = sys.argv
-    try:        # the report of the docs reads a planes sweep
-        sys.argv = ["sweep_report.py", str(out)]
-        runpy.run_path(str(Path(__file__).parents[1] / "examples" / "sweep_report.py"), run_name="__main__")
-    finally:
-        sys.argv = argv
+    run_example("sweep_report.py", out)          # the report of the docs reads a planes sweep
     report = capsys.readouterr().out
     assert "refine = planes" in report and "planes," in report and "Gap split" in report
     bad = [["--planes", "7"], ["--plane-grid", "15"], ["--plane-velocity", "0"], ["--kz-rounds", "x"],
