@@ -85,13 +85,10 @@ def sweep_kwargs(args, system):
     from ..refine import MAX_LEVEL, MAX_POINTS, REFINE_FACTOR
     kw = hall_kwargs(args, system)
     # --no-symmetry applies to the uniform-mesh passes (refine off/uniform) and the planes; --checkpoint
-    # to the planes only (a mesh pass is short next to a hall run on the same mesh)
+    # to the planes only (sweep.sweep refuses it with the mesh modes)
     kw["symmetry"] = not getattr(args, "no_symmetry", False)
     kw.pop("checkpoint", None)
     if getattr(args, "checkpoint", None):
-        if args.refine != "planes":
-            raise InputError("--checkpoint applies to wannorb sweep --refine planes only "
-                             "(or to wannorb hall --soc-scale A)")
         kw["checkpoint"] = args.checkpoint
     if args.keep_electron_count:
         if "mu" in kw or "filling" in kw:
