@@ -120,16 +120,20 @@ def test_screen_two_ranks_equal_one_rank(tmp_path):
 
 
 @pytest.mark.mpi
-@pytest.mark.parametrize("mode", ["uniform", "planes"])
+@pytest.mark.parametrize("mode", ["uniform", "planes", "adaptive"])
 def test_sweep_two_ranks_equal_one_rank(tmp_path, mode):
-    """`mpiexec -n 2 wannorb sweep --refine uniform|planes`: every mesh pass, or every batch of planes,
-    split over the ranks."""
+    """`mpiexec -n 2 wannorb sweep --refine uniform|planes|adaptive`: every mesh pass, every batch of
+    planes, or the base chunks and refinement batches, split over the ranks."""
     exe = mpiexec()
     if exe is None:
         pytest.fail("mpiexec not found: the mpich wheel should provide it")
     if mode == "uniform":
         base = ["sweep", "pcubic", "--soc-scales", "0.1,1", "--filling", "2", "--kT", "0.05", "--nk", "6",
                 "--nk-max", "12", "--refine", "uniform", "--no-progress"]
+    elif mode == "adaptive":
+        # 8³ → 16³ with refinement down to level 4: several refinement steps of several batches each
+        base = ["sweep", "pcubic", "--soc-scales", "0.05,0.5", "--filling", "2", "--kT", "0.05", "--nk", "8",
+                "--nk-max", "16", "--no-progress"]
     else:
         base = ["sweep", "pcubic", "--soc-scales", "0.3", "--mu", "-0.86", "--kT", "0.05", "--refine", "planes",
                 "--planes", "6", "--kz-rounds", "2", "--plane-grid", "12", "--plane-levels", "3", "--no-progress"]
@@ -142,6 +146,14 @@ def test_sweep_two_ranks_equal_one_rank(tmp_path, mode):
     for m in a["sigma"]:
         for q in a["sigma"][m]:
             assert b["sigma"][m][q] == pytest.approx(a["sigma"][m][q], rel=1e-12, abs=1e-9)
+    assert b["mpi_ranks"] == 2 and a["mpi_ranks"] == 1
+    if mode == "adaptive":
+        # partial sums merged in batch order, flagged cells gathered in batch order: the same
+        # refinement and bit for bit the same numbers as one rank
+        assert a["sigma"] == b["sigma"] and a["error_estimate"] == b["error_estimate"]
+        refined = [[m["n_refined_points"] for m in p["meshes"]] for p in a["points"]]
+        assert refined == [[m["n_refined_points"] for m in p["meshes"]] for p in b["points"]]
+        assert max(max(r) for r in refined) > 4 * 2048          # more than one batch per step
 
 
 def test_nodal_two_ranks_equal_one_rank(tmp_path):

@@ -177,6 +177,24 @@ class Accumulator:
         self.gap_min = np.inf
         self.gap_min_k = np.zeros(3)
 
+    def empty_like(self):
+        """A fresh accumulator of the same shapes (a partial sum of one chunk or batch)."""
+        return Accumulator(self.total.shape[0], self.total.shape[2], self.deltas, self.comp)
+
+    def merge(self, other):
+        """Add a partial accumulator. Merging the one-batch partials in batch order gives bit for
+        bit the sums of adding the batches here directly (0 + x = x), whatever rank made them."""
+        self.total += other.total
+        self.split += other.split
+        self.weight += other.weight
+        self.unresolved_weight += other.unresolved_weight
+        self.unresolved += other.unresolved
+        better = other.point_max > self.point_max
+        self.point_max = np.where(better, other.point_max, self.point_max)
+        self.point_max_k = np.where(better[..., None], other.point_max_k, self.point_max_k)
+        if other.gap_min < self.gap_min:
+            self.gap_min, self.gap_min_k = other.gap_min, other.gap_min_k.copy()
+
     def add(self, k_red, w, per_k, per_state_comp, sgap, rgap, unresolved=None):
         """Add leaves. per_k (m, nmu, 3, nq, 3, 3, 3); per_state_comp (m, 3, nq, nw) first μ;
         sgap (m, nw) state gaps; rgap (m,) relevant gaps; w scalar or (m,) weights."""
@@ -228,13 +246,18 @@ def evaluate_direct(model, k_red, soc_scale, Xops, degen_tol, operator_phases=Tr
     return E, omega, Hk, dHk
 
 
-def refine_cells(model, acc, k_red, level, nk, ctx, progress=None, ratio=None):
+def refine_cells(model, acc, k_red, level, nk, ctx, progress=None, ratio=None, runner=None):
     """Refine the flagged level-``level`` cells at ``k_red`` down to the leaves, adding them to ``acc``.
 
     Best first: the flagged cells (of any level) with the smallest priority ratio (least resolved,
     ``unresolved_cells``) are refined first, SELECT at a time, so that a short budget goes to the
     sharpest peaks; whatever is still flagged when the budget is spent becomes an unresolved leaf.
     Any order gives a correct quadrature (leaves only, weights w0/8^level).
+
+    The children of a step are evaluated in batches of BATCH through ``runner`` (like
+    :func:`wannorb.integration.run_chunks`; ``MPIChunkRunner`` spreads the batches over the ranks).
+    Every rank keeps the same list of flagged cells (gathered in batch order) and merges the
+    batches' partial sums in batch order, so the result is bit for bit that of a serial run.
 
     ctx: dict with soc_scale, Xops, degen_tol, operator_phases, mus, kT, comp, e_max, r0 (= factor·r
     of a base cell, 1/Å), curvature, factor, max_level, max_points.
@@ -255,27 +278,41 @@ def refine_cells(model, acc, k_red, level, nk, ctx, progress=None, ratio=None):
         mask[idx] = True
         Ks, Ls = K[mask], L[mask]
         K, L, Q = K[~mask], L[~mask], Q[~mask]
-        newK, newL, newQ = [K], [L], [Q]
-        for lev in np.unique(Ls):
-            kids = children(Ks[Ls == lev], int(lev), nk)
-            for s in range(0, len(kids), BATCH):
-                fk, fq = _add_batch(model, acc, kids[s:s + BATCH], int(lev) + 1, w0, ctx)
-                newK.append(fk)
-                newL.append(np.full(len(fk), int(lev) + 1))
-                newQ.append(fq)
-            n_eval += len(kids)
-            deepest = max(deepest, int(lev) + 1)
+        batches = [(kids[s:s + BATCH], int(lev) + 1)
+                   for lev in np.unique(Ls) for kids in [children(Ks[Ls == lev], int(lev), nk)]
+                   for s in range(0, len(kids), BATCH)]
+        parts = _run_batches(model, acc, batches, w0, ctx, runner)
+        K = np.concatenate([K] + [p[1] for p in parts])
+        L = np.concatenate([L] + [np.full(len(p[1]), lev, int) for p, (_, lev) in zip(parts, batches)])
+        Q = np.concatenate([Q] + [p[2] for p in parts])
+        for kb, lev in batches:
+            n_eval += len(kb)
+            deepest = max(deepest, lev)
             if progress is not None:
-                progress(int(lev) + 1, len(kids))
-        K, L, Q = np.concatenate(newK), np.concatenate(newL), np.concatenate(newQ)
+                progress(lev, len(kb))
     # budget spent: the flagged cells stay leaves, unresolved (their values were not kept, so they
     # are evaluated again; cheap next to the children we are not computing)
-    for lev in np.unique(L):
-        Kl = K[L == lev]
-        for s in range(0, len(Kl), BATCH):
-            _add_batch(model, acc, Kl[s:s + BATCH], int(lev), w0, ctx, force_leaf=True)
-        n_eval += len(Kl)
+    batches = [(K[L == lev][s:s + BATCH], int(lev)) for lev in np.unique(L)
+               for s in range(0, int((L == lev).sum()), BATCH)]
+    _run_batches(model, acc, batches, w0, ctx, runner, force_leaf=True)
+    n_eval += len(K)
     return n_eval, deepest
+
+
+def _run_batches(model, acc, batches, w0, ctx, runner, force_leaf=False):
+    """Evaluate [(k (m, 3), level), ...] through ``runner``; merge the partial sums into ``acc`` in
+    batch order; return per batch (partial, flagged centres, priority ratios)."""
+    if runner is None:
+        from .integration import run_chunks as runner
+
+    def compute(b):
+        part = acc.empty_like()
+        fk, fq = _add_batch(model, part, batches[b][0], batches[b][1], w0, ctx, force_leaf=force_leaf)
+        return part, fk, fq
+    parts = runner(len(batches), compute, progress=False) if batches else []
+    for part, _, _ in parts:
+        acc.merge(part)
+    return parts
 
 
 def _add_batch(model, acc, k, lev, w0, ctx, force_leaf=False):

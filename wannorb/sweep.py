@@ -111,8 +111,8 @@ def sweep(system, soc_scales, mu=None, filling=None, keep_electron_count=False, 
         symmetries checked on the model, as in ``wannorb hall``); the adaptive refinement always
         walks the full mesh
     chunk_runner : like :func:`wannorb.integration.run_chunks` (e.g. ``MPIChunkRunner``) for the
-        uniform-mesh passes, the planes of refine='planes' and the μ search; the adaptive
-        refinement runs on every rank alike
+        mesh chunks, the adaptive refinement's batches, the planes of refine='planes' and the μ
+        search (the result does not depend on the number of ranks)
     planes : dict overriding PLANES_DEFAULTS for refine='planes' (n_planes, kz_rounds, grid, levels,
         velocity eV·Å, max_points, flatness: see :func:`wannorb.planequad.adaptive_plane`)
     checkpoint : folder (refine='planes' only): every finished k_z plane is stored in
@@ -210,7 +210,7 @@ def sweep(system, soc_scales, mu=None, filling=None, keep_electron_count=False, 
         for sh in shifts:
             if factor > 0:
                 accs = _integrate(system, [scales[s] for s in todo], [mus_per_scale[s] for s in todo],
-                                  n_cur, sh, factor, common, progress)
+                                  n_cur, sh, factor, common, progress, runner)
             else:
                 accs = _integrate_plan(system, [scales[s] for s in todo], [mus_per_scale[s] for s in todo],
                                        n_cur, sh, common, symmetry, runner, progress)
@@ -247,34 +247,38 @@ def _mesh_eigenvalues(system, nk, shift, soc_scale, Xops, degen_tol, symmetry, r
     return np.concatenate([p["E"] for p in parts]), np.concatenate([p["w"] for p in parts])
 
 
-def _integrate(system, scales, mus_list, nk, shift, factor, common, progress):
+def _integrate(system, scales, mus_list, nk, shift, factor, common, progress, runner=None):
     """Base-mesh pass for all scales (H0(k), Hsoc(k) transformed once per chunk), then adaptive
-    refinement per scale. Returns per scale a dict with the Accumulator and statistics."""
+    refinement per scale. Returns per scale a dict with the Accumulator and statistics.
+
+    The base chunks and the refinement batches go through ``runner`` (``MPIChunkRunner`` under
+    mpiexec/srun); partial sums are merged in chunk (batch) order, so the result is bit for bit
+    that of one rank, whatever the number of ranks."""
     from tqdm import tqdm
     import sys
+    runner = runner or run_chunks
     nq = len(common["Xops"])
     max_chunk = min(chunk_points_limit(system.num_wann, nq), max(64, int(np.prod(nk)) // 16))
     mesh = UniformMesh(tuple(nk), tuple(shift), max_chunk=max_chunk)
     r0 = rf.cell_radius(system.reciprocal, nk)
     w0 = 1.0 / mesh.n_points
-    ctxs, accs, flagged = [], [], []
+    ctxs, accs = [], []
     for a, mus in zip(scales, mus_list):
         e_max = max(mus) + rf.RELEVANT_KT * common["kT"]
         ctxs.append(dict(common, soc_scale=a, mus=mus, e_max=e_max, threshold0=factor * r0, factor=factor, r0=factor * r0,
                          curvature=rf.curvature_bound(system, a) if factor > 0 else 0.0))
         accs.append(rf.Accumulator(len(mus), nq, common["split_deltas"], common["comp"]))
-        flagged.append([])
-    t0 = time.time()
-    bar = tqdm(total=mesh.n_chunks, desc=f"base mesh {'x'.join(map(str, nk))} shift {','.join(f'{s:g}' for s in shift)}",
-               unit="chunk", disable=not progress, file=sys.stderr)
-    for c in range(mesh.n_chunks):
+
+    def base_chunk(c):
+        """Per scale: (partial sums of the unflagged points, flagged centres, their ratios)."""
         off = mesh.chunk_offset(c)
         k_red, H0k, dH0k = bloch.hk_fft(system.R, system.lattice, system.H0, system.centres, mesh.n_fft, off)
         _, Hsk, dHsk = bloch.hk_fft(system.R, system.lattice, system.Hsoc, system.centres, mesh.n_fft, off)
         k_cart = k_red @ system.reciprocal
         phase = (bloch.centre_phases(k_cart, system.centres) if common["operator_phases"]
                  else np.ones(H0k.shape[:2], complex))
-        for ctx, acc, fl in zip(ctxs, accs, flagged):
+        out = []
+        for ctx, acc in zip(ctxs, accs):
             a = ctx["soc_scale"]
             E, omega, _ = allocate_outputs(len(k_red), system.num_wann, nq)
             Hk, dHk = H0k + a * Hsk, dH0k + a * dHsk
@@ -291,16 +295,22 @@ def _integrate(system, scales, mus_list, nk, shift, factor, common, progress):
                 flag, ratio = np.zeros(len(rgap), bool), np.zeros(len(rgap))
             sg = rf.state_gaps(E, ctx["degen_tol"])
             keep = ~flag
-            acc.add(k_red[keep], w0, per_k[keep], per_state[keep], sg[keep], rgap[keep])
-            fl.append((k_red[flag], ratio[flag]))
-        bar.update(1)
-    bar.close()
+            part = acc.empty_like()
+            part.add(k_red[keep], w0, per_k[keep], per_state[keep], sg[keep], rgap[keep])
+            out.append((part, k_red[flag], ratio[flag]))
+        return out
+
+    t0 = time.time()
+    chunks = runner(mesh.n_chunks, base_chunk, progress=progress,
+                    desc=f"base mesh {'x'.join(map(str, nk))} shift {','.join(f'{s:g}' for s in shift)}")
     t_base = time.time() - t0
     out = []
-    for ctx, acc, fl in zip(ctxs, accs, flagged):
+    for i, (ctx, acc) in enumerate(zip(ctxs, accs)):
+        for chunk in chunks:
+            acc.merge(chunk[i][0])
         t1 = time.time()
-        pending = np.concatenate([f[0] for f in fl]) if fl else np.zeros((0, 3))
-        prio = np.concatenate([f[1] for f in fl]) if fl else np.zeros(0)
+        pending = np.concatenate([chunk[i][1] for chunk in chunks]) if chunks else np.zeros((0, 3))
+        prio = np.concatenate([chunk[i][2] for chunk in chunks]) if chunks else np.zeros(0)
         n_flag0 = len(pending)
         levels = {}
         rbar = tqdm(desc=f"refine A={ctx['soc_scale']:g}", unit="pt", disable=not progress or not n_flag0,
@@ -309,7 +319,8 @@ def _integrate(system, scales, mus_list, nk, shift, factor, common, progress):
         def report(lev, n):
             levels[lev] = levels.get(lev, 0) + n
             rbar.update(n)
-        n_ref, deepest = (rf.refine_cells(system, acc, pending, 0, nk, ctx, progress=report, ratio=prio)
+        n_ref, deepest = (rf.refine_cells(system, acc, pending, 0, nk, ctx, progress=report, ratio=prio,
+                                          runner=runner)
                           if n_flag0 else (0, 0))
         rbar.close()
         out.append(dict(acc=acc, shift=list(shift), n_base=mesh.n_points, n_flagged_base=n_flag0,

@@ -143,6 +143,7 @@ def run(args):
     if not root:
         return 0
     data["provenance"] = provenance()
+    data["mpi_ranks"] = 1 if runner is None else runner.size
     write_json(data, args.output)
     print_table(data, sys.stdout)
     if args.plot:
