@@ -36,7 +36,8 @@ RELEVANT_KT = 10.0
 REFINE_FACTOR = 0.5
 MAX_LEVEL = 12
 MAX_POINTS = 400_000          # refined points per integral (per scale and mesh offset)
-BATCH = 2048                  # k-points per kernel call for refined points
+BATCH = 512                   # k-points per kernel call for refined points; a refinement step (8·SELECT
+                              # children) is 16 batches, dealt over the MPI ranks
 SELECT = 1024                 # cells refined per best-first step (8·SELECT new points)
 
 
