@@ -125,8 +125,8 @@ def time_mpi(name, nk, repeat, ranks):
     if ranks > 1:
         import shutil
         cmd = [shutil.which("mpiexec"), "-n", str(ranks)] + cmd
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS")}
+    from wannorb.parallel import LAUNCHER_VARS
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_VARS}
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 

@@ -61,8 +61,8 @@ def adaptive_worker(a):
 def adaptive_mpi(a):
     cmd = [sys.executable, os.path.abspath(__file__), "--adaptive-worker", "--system", a.system, "--nk",
            str(a.nk), "--scales", a.scales, "--repeat", str(a.repeat)]
-    env = {k: v for k, v in os.environ.items() if k not in ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE",
-                                                              "MPI_LOCALNRANKS", "PMIX_RANK")}
+    from wannorb.parallel import LAUNCHER_VARS
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_VARS}   # a clean 1-rank baseline
     res = {}
     for ranks in (1, 2):
         c = cmd if ranks == 1 else [shutil.which("mpiexec"), "-n", "2"] + cmd
