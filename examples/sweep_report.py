@@ -4,7 +4,9 @@
 
 Prints, per file: σ per scale with the error estimate and the mesh used (a trailing * marks a
 point that is not converged), the local exponents, the all-scales and small-A fits, and the
-gap split at the smallest scale; for a file with a degeneracy-tolerance scan, the exponents per Γ.
+gap split at the smallest scale, the difference Eq. (4) − conserved per scale split by gap (an exact
+Fermi-sea term, −Im Tr[(∂_i X_bp)(∂_k P_a) P_a] per group: wannorb/reference.py); for a file with a
+degeneracy-tolerance scan, the exponents per Γ.
 """
 import json
 import sys
@@ -78,6 +80,20 @@ def report(path):
         print(f"| {g['delta_eV']:g} | " + " | ".join(f"{g['sigma_below'][m][q]:.4g}" for m, q in cols) + " |")
     print(f"| total | " + " | ".join(f"{d['sigma'][m][q][0]:.4g}" for m, q in cols) + " |")
     print()
+    if {"eq4", "conserved"} <= set(d["methods"]) and all("gap_split" in p for p in d["points"]):
+        deltas = [g["delta_eV"] for g in d["points"][0]["gap_split"]]
+        print("Eq. (4) − conserved (the gradient term of the band-projected operator), split by the gap to the "
+              "nearest other group, (ħ/e) S/cm:\n")
+        print("| A | quantity | " + " | ".join(f"gap < {x:g} eV" for x in deltas) + " | all | ratio to conserved |")
+        print("|---|---|" + "---|" * (len(deltas) + 2))
+        for i, a in enumerate(d["soc_scales"]):
+            for q in d["quantities"]:
+                below = [g["sigma_below"]["eq4"][q] - g["sigma_below"]["conserved"][q] for g in d["points"][i]["gap_split"]]
+                tot = d["sigma"]["eq4"][q][i] - d["sigma"]["conserved"][q][i]
+                cons = d["sigma"]["conserved"][q][i]
+                ratio = f"{tot / cons:.3g}" if cons else "–"
+                print(f"| {a:g} | {q} | " + " | ".join(f"{b:.4g}" for b in below) + f" | {tot:.4g} | {ratio} |")
+        print()
     if "degen_tol_scan" in d:
         print("Degeneracy tolerance Γ as a broadening (exponent fits over all A; σ at the smallest and largest A):\n")
         print("| Γ (eV) | " + " | ".join(f"{m} {q}" for m, q in cols) + " |")

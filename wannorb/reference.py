@@ -10,6 +10,14 @@ route from the kernels' eigenbasis sums:
         J = ½{v^i, X^j} (conventional) or ½{v^i, X_bp^j} (conserved).
 
 Everything is returned per degenerate group (gauge-invariant), not per state.
+
+Eq. (4) and the conserved-current route differ by an exact Fermi-sea term (:func:`eq4_minus_conserved`):
+since X_bp = Σ_a P_a X P_a commutes with H, [X_bp, ∂_i H] = −[∂_i X_bp, H], and per group
+
+  eq4_a − conserved_a = −Im Tr[P_a [X_bp, v^i] R_a v^k] = −Im Tr[(∂_i X_bp)(∂_k P_a) P_a],
+
+weighted by f_a alone (not f_a − f_b): it vanishes when X_bp does not depend on k (X conserved) and is
+the whole Eq. (4) OHE where the conserved OHE is ≈ 0 (docs/sweep.md, "Eq. (4) minus conserved").
 """
 import numpy as np
 
@@ -76,3 +84,24 @@ def hall_group_integrands(Hk, dHk, Xk, tol):
                         omega[1, q, j, i, k, g] = -2 * np.trace(P[g] @ Jc @ Rg @ dHk[k]).imag
                         omega[2, q, j, i, k, g] = -2 * np.trace(P[g] @ Js @ Rg @ dHk[k]).imag
     return eps, np.diff(starts), omega
+
+
+def band_projected_operator(P, X):
+    """X_bp = Σ_a P_a X P_a, (nw, nw): X (nw, nw) at one k, P (ngroup, nw, nw) the group projectors."""
+    return np.einsum("gab,bc,gcd->ad", P, X, P)
+
+
+def eq4_minus_conserved(P, dP, dXbp):
+    """−Im Tr[(∂_i X_bp)(∂_k P_a) P_a] for every group a, (3, 3, ngroup) [i, k, a], Å² × (units of X).
+
+    P : (ngroup, nw, nw) projectors; dP : (3, ngroup, nw, nw) their k-derivatives (Å);
+    dXbp : (3, nw, nw) the k-derivatives of X_bp (Å × units of X). Equals the per-group
+    eq4 − conserved integrand of :func:`hall_group_integrands` for the same (j) operator.
+    """
+    ng = len(P)
+    out = np.zeros((3, 3, ng))
+    for a in range(ng):
+        for i in range(3):
+            for k in range(3):
+                out[i, k, a] = -np.trace(dXbp[i] @ dP[k, a] @ P[a]).imag
+    return out
