@@ -69,7 +69,7 @@ def hall_group_integrands(Hk, dHk, Xk, tol):
     ng = len(P)
     nq = Xk.shape[0]
     omega = np.zeros((3, nq, 3, 3, 3, ng))
-    Xbp = np.einsum("gab,qjbc,gcd->qjad", P, Xk, P)
+    Xbp = band_projected_operator(P, Xk)
     for g in range(ng):
         F = nonabelian_curvature(P, eps, dHk, g)
         Rg = sum(P[m] / (eps[g] - eps[m]) ** 2 for m in range(ng) if m != g)
@@ -87,8 +87,9 @@ def hall_group_integrands(Hk, dHk, Xk, tol):
 
 
 def band_projected_operator(P, X):
-    """X_bp = Σ_a P_a X P_a, (nw, nw): X (nw, nw) at one k, P (ngroup, nw, nw) the group projectors."""
-    return np.einsum("gab,bc,gcd->ad", P, X, P)
+    """X_bp = Σ_a P_a X P_a: X (..., nw, nw) at one k (any leading stack axes), P (ngroup, nw, nw)
+    the group projectors; returns X's shape."""
+    return np.einsum("gab,...bc,gcd->...ad", P, X, P)
 
 
 def eq4_minus_conserved(P, dP, dXbp):
