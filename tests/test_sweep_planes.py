@@ -234,3 +234,22 @@ def test_flatness_in_a_sweep_reports_its_check_and_agrees_on_pcubic():
             a, b = rule["sigma"][meth][q][0], plain["sigma"][meth][q][0]
             ea, eb = rule["error_estimate"][meth][q][0], plain["error_estimate"][meth][q][0]
             assert abs(a - b) <= ea + eb + 1e-3 * abs(b), (meth, q, a, b, ea, eb)
+
+
+def test_plane_profile_is_the_sweeps_planes_and_sums_to_its_sigma():
+    """plane_profile at the sweep's k_z gives the sweep's plane integrands, and Σ width·density over
+    those planes (×2 for the k_z ↔ −k_z folding) is the sweep's σ; bad A is one InputError."""
+    m = pcubic()
+    planes = dict(QUICK, flatness=0.3)
+    d = sweep.sweep(m, [0.3], mu=MU, kT=0.05, refine="planes", progress=False, planes=planes)
+    p = d["points"][0]["planes"]
+    prof = sweep.plane_profile(m, 0.3, p["plane_kz_invA"], mu=MU, kT=0.05, planes=planes, progress=False)
+    fold = 2 if p["kz_time_reversal_folding"] else 1
+    w = np.asarray(p["plane_width_invA"])
+    for meth in d["methods"]:
+        for q in d["quantities"]:
+            got = np.asarray(prof["density"][meth][q])
+            assert got == pytest.approx(pq.PREFACTOR * np.asarray(p["plane_integrand"][meth][q]), rel=1e-10, abs=1e-12)
+            assert fold * (w * got).sum() == pytest.approx(d["sigma"][meth][q][0], rel=1e-9, abs=1e-9)
+    with pytest.raises(sweep.InputError, match="SOI scale"):
+        sweep.plane_profile(m, 0.0, [0.1], mu=MU, progress=False)

@@ -458,31 +458,95 @@ def _plane_store(checkpoint, system, a, mu, common, pl, methods, quantities):
     return ChunkStore(subdir(checkpoint, f"soc_{a!r}"), input_hash(arrays, values), description=values)
 
 
+def plane_value(system, HR, kz, mu, common, pl, method_index, G, v, fl):
+    """One plane of refine='planes': I(k_z) = (1/m) ∫_box Σ_n f Ω_n (module docstring of
+    ``wannorb.planequad``; Å⁻¹·ħ units, σ = PREFACTOR Σ Δk_z I) on the in-plane grid G×G refined
+    with velocity v (eV·Å) and flatness rule fl, and its bookkeeping. HR (nR, nw, nw) eV is the
+    Hamiltonian at the wanted SOI scale; ``common``/``pl`` as built by :func:`sweep`."""
+    from . import planequad as pq
+    P, comp = pl["geometry"]["periods"], common["comp"]
+    folded = pq.fold(system.R_cart, HR, P, kz, z_derivative=2 in comp[1:])
+    values = pq.hall_values(folded, kz, system.centres, common["Xops"], mu, common["kT"], common["degen_tol"],
+                            comp, method_index, list(common["split_deltas"]),
+                            operator_phases=common["operator_phases"], per_pair=fl > 0)
+    r = pq.adaptive_plane(values, P, G, area_cell=pl["geometry"]["area_2d"], levels=pl["levels"], velocity=v,
+                          max_points=pl["max_points"], orbits=pl["orbits"][G], flatness=fl)
+    n_base = len(pl["orbits"][G][0])
+    return dict(I=r["I"], unresolved=r["unresolved"], n_points=r["n_points"], capped=r["capped"],
+                h_min=r["h_min"], levels_used=len(r["by_level"]) - 1,
+                split_all_first=bool(r["n_refined"] and r["n_refined"][0] == n_base))
+
+
+def plane_profile(system, soc_scale, kzs, mu=None, kT=0.05, degen_tol=DEGEN_TOL_EV, component="zxy",
+                  methods=METHODS, quantities=QUANTITIES, planes=None, operator_phases=True, symmetry=True,
+                  chunk_runner=None, progress=True):
+    """The k_z profile of σ^j_ik: the in-plane integrals of refine='planes' at chosen planes.
+
+    σ = ∫ dk_z s(k_z) over one period g_z, with s(k_z) = PREFACTOR·I(k_z) ((ħ/e) S/cm·Å; I as in
+    :func:`plane_value`). For looking at a feature in k_z (e.g. the mirror plane k_z = 0) at
+    several A without a whole sweep; the planes are exactly the sweep's (same in-plane rule, same
+    ``planes`` settings: grid, levels, velocity, max_points, flatness), so a profile plane equals the
+    sweep plane at the same k_z.
+
+    soc_scale : A (H = H0 + A Hsoc); kzs : k_z values in Å⁻¹ along the slicing axis
+    (``wannorb.nodal.slicing_geometry``); mu : eV, default the data's E_F.
+
+    Returns dict: kz_invA, g_z_invA, density[method][quantity] (list over kzs, (ħ/e) S/cm·Å),
+    unresolved (same layout), n_points, capped, mu, and the settings.
+    """
+    if not (soc_scale > 0 and math.isfinite(soc_scale)):
+        raise InputError(f"the SOI scale must be a positive number, got {soc_scale}")
+    kzs = [float(k) for k in np.atleast_1d(kzs)]
+    if not kzs or not all(math.isfinite(k) for k in kzs):
+        raise InputError("k_z values must be finite numbers")
+    if mu is None:
+        if system.fermi_energy is None:
+            raise InputError(f"{system.name} has no Fermi energy in its data: give mu")
+        mu = float(system.fermi_energy)
+    from . import planequad as pq
+    comp = parse_component(component) if isinstance(component, str) else tuple(component)
+    methods, quantities = tuple(methods), tuple(quantities)
+    for m in methods:
+        if m not in METHODS:
+            raise InputError(f"unknown method {m!r}; choose from {', '.join(METHODS)}")
+    common = dict(Xops=operator_stack(system, quantities), degen_tol=float(degen_tol), kT=float(kT), comp=comp,
+                  operator_phases=operator_phases, split_deltas=[])
+    pl = _planes_settings(system, planes, comp, symmetry)
+    midx = [METHODS.index(m) for m in methods]
+    HR = system.H0 + float(soc_scale) * system.Hsoc
+    runner = chunk_runner or run_chunks
+    res = runner(len(kzs), lambda c: plane_value(system, HR, kzs[c], mu, common, pl, midx, pl["grid"],
+                                                 pl["velocity"], pl["flatness"]),
+                 progress=progress, desc=f"A={soc_scale:g}: {len(kzs)} planes")
+    nm, nq = len(methods), len(quantities)
+
+    def per(key):
+        return {m: {q: [float(pq.PREFACTOR * np.asarray(r[key]).reshape(nm, nq)[im, iq]) for r in res]
+                    for iq, q in enumerate(quantities)} for im, m in enumerate(methods)}
+
+    return dict(system=system.name, soc_scale=float(soc_scale), mu=float(mu), kT=float(kT),
+                degen_tol=float(degen_tol), component="".join("xyz"[c] for c in comp), kz_invA=kzs,
+                g_z_invA=float(pl["geometry"]["g_z"]), density=per("I"), unresolved=per("unresolved"),
+                n_points=[int(r["n_points"]) for r in res], capped=[bool(r["capped"]) for r in res],
+                planes={k: pl[k] for k in ("grid", "levels", "velocity", "max_points", "flatness")},
+                units={"kz_invA": "1/Angstrom", "g_z_invA": "1/Angstrom", "mu": "eV", "kT": "eV", "degen_tol": "eV",
+                       "density": "(hbar/e) S/cm * Angstrom: sigma = integral over one period g_z of density dk_z",
+                       "unresolved": "(hbar/e) S/cm * Angstrom, bound on the part of density from capped cells"})
+
+
 def _integrate_planes(system, a, mu, common, pl, methods, quantities, rtol, atol, runner, progress, checkpoint=None):
     """One sweep point by refine='planes' (module docstring): the record _assemble expects."""
     from . import planequad as pq
     t0 = time.time()
     store = _plane_store(checkpoint, system, a, mu, common, pl, methods, quantities)
-    geom, P = pl["geometry"], pl["geometry"]["periods"]
-    comp, deltas = common["comp"], list(common["split_deltas"])
+    geom, deltas = pl["geometry"], list(common["split_deltas"])
     midx = [METHODS.index(m) for m in methods]
     nd, nm, nq = len(deltas) + 1, len(methods), len(quantities)
     HR = system.H0 + a * system.Hsoc
-    R_cart = system.R_cart
-    z_der = 2 in comp[1:]
     info = {}
 
     def plane(kz, G, v, fl):
-        folded = pq.fold(R_cart, HR, P, kz, z_derivative=z_der)
-        values = pq.hall_values(folded, kz, system.centres, common["Xops"], mu, common["kT"], common["degen_tol"],
-                                comp, midx, deltas, operator_phases=common["operator_phases"],
-                                per_pair=fl > 0)
-        r = pq.adaptive_plane(values, P, G, area_cell=geom["area_2d"], levels=pl["levels"], velocity=v,
-                              max_points=pl["max_points"], orbits=pl["orbits"][G], flatness=fl)
-        n_base = len(pl["orbits"][G][0])
-        return dict(I=r["I"], unresolved=r["unresolved"], n_points=r["n_points"], capped=r["capped"],
-                    h_min=r["h_min"], levels_used=len(r["by_level"]) - 1,
-                    split_all_first=bool(r["n_refined"] and r["n_refined"][0] == n_base))
+        return plane_value(system, HR, kz, mu, common, pl, midx, G, v, fl)
 
     main = (pl["grid"], pl["velocity"], pl["flatness"])
 
