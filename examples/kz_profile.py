@@ -50,6 +50,9 @@ def main(argv=None):
     ap.add_argument("--mu", type=float, default=None, help="eV (default: the data's E_F)")
     ap.add_argument("--kT", type=float, default=0.05, help="eV")
     ap.add_argument("--degen-tol", type=float, default=1e-4, help="eV")
+    ap.add_argument("--degen-tol-over-A", type=float, default=None, metavar="R",
+                    help="use degen_tol = R·A eV at each A instead (the same broadening relative to the "
+                         "SOI gaps at every A, as a collapse test needs)")
     ap.add_argument("--component", default="zxy")
     ap.add_argument("--plane-grid", type=int, default=48)
     ap.add_argument("--plane-levels", type=int, default=16)
@@ -73,13 +76,25 @@ def main(argv=None):
         runner, root = mpi_runner()
         u = nodes(a.u_min, a.u_max, a.ratio)
         planes = dict(grid=a.plane_grid, levels=a.plane_levels, velocity=a.plane_velocity, flatness=a.plane_flatness)
-        profiles = [sweep.plane_profile(system, A, A * u, mu=a.mu, kT=a.kT, degen_tol=a.degen_tol,
-                                        component=a.component, planes=planes, chunk_runner=runner, progress=root)
-                    for A in scales]
+        if a.degen_tol_over_A is not None and not a.degen_tol_over_A > 0:
+            raise InputError("--degen-tol-over-A must be > 0")
+        profiles = []
+        for A in scales:
+            tol = a.degen_tol if a.degen_tol_over_A is None else a.degen_tol_over_A * A
+            profiles.append(sweep.plane_profile(system, A, A * u, mu=a.mu, kT=a.kT, degen_tol=tol,
+                                                component=a.component, planes=planes, chunk_runner=runner,
+                                                progress=root))
+            if root:        # a killed run keeps the scales it finished
+                report(a, scales[:len(profiles)], u, profiles, quiet=True)
     except (InputError, ValueError) as e:
         sys.exit(f"error: {e}")
-    if not root:
-        return 0
+    if root:
+        report(a, scales, u, profiles)
+    return 0
+
+
+def report(a, scales, u, profiles, quiet=False):
+    """Window integrals per A, the table (unless quiet), the JSON and the plot."""
     out = dict(system=a.system, soc_scales=scales, u_invA=u.tolist(), profiles=profiles, windows={},
                units={"u_invA": "k_z/A in 1/Angstrom", "windows": "(hbar/e) S/cm: 2 * integral of density over "
                       "0 <= k_z <= A*u_max, value and error", "profiles": "see profiles[i].units"})
@@ -94,21 +109,23 @@ def main(argv=None):
              for m in dens}
         out["windows"][repr(A)] = w
         rows.append((A, w, sum(p["n_points"]), any(p["capped"])))
-    c = out["profiles"][0]["component"]
-    print(f"{a.system}: window 0 <= |k_z| <= A*{u[-1]:.3g} 1/Angstrom of sigma^{c[0]}_{c[1:]}, (hbar/e) S/cm "
-          f"(kT {a.kT:g} eV, degen_tol {a.degen_tol:g} eV, {len(u)} planes per A)")
-    for q in quantities:
-        print(f"  {q}:")
-        for A, w, npts, capped in rows:
-            cells = "  ".join(f"{m} {w[m][q]['value']:+.4g} ± {w[m][q]['error']:.2g}" for m in w)
-            print(f"    A = {A:<6g} {cells}   ({npts} k-points{', capped planes' if capped else ''})")
     with open(a.output, "w") as f:
         json.dump(out, f, indent=1)
+    if quiet:
+        return
+    c = out["profiles"][0]["component"]
+    print(f"{a.system}: window 0 <= |k_z| <= A*{u[-1]:.3g} 1/Angstrom of sigma^{c[0]}_{c[1:]}, (hbar/e) S/cm "
+          f"(kT {a.kT:g} eV, {len(u)} planes per A)")
+    for q in quantities:
+        print(f"  {q}:")
+        for (A, w, npts, capped), p in zip(rows, profiles):
+            cells = "  ".join(f"{m} {w[m][q]['value']:+.4g} ± {w[m][q]['error']:.2g}" for m in w)
+            print(f"    A = {A:<6g} degen_tol {p['degen_tol']:.2g} eV  {cells}   "
+                  f"({npts} k-points{', capped planes' if capped else ''})")
     print(f"wrote {a.output}")
     if a.plot:
         plot(out, a.plot)
         print(f"wrote {a.plot}")
-    return 0
 
 
 def plot(out, path):
