@@ -11,7 +11,7 @@ u = k_z/A, so the same u-grid serves every A and a collapse of A·s against u is
         --degen-tol 1e-4 --plane-grid 48 --plane-levels 16 --plane-velocity 10 --plane-flatness 0.1 \\
         --u-min 0.01 --u-max 12 --ratio 1.2 --output cr_kz0.json --plot cr_kz0.png
 
-Quadrature of the window W = 2 ∫_0^{A u_max} s dk_z (2: the planes k_z and −k_z, which time reversal
+Quadrature of the window W = 2 ∫_0^{A u_last} s dk_z (u_last the last node, ≥ u_max) (2: the planes k_z and −k_z, which time reversal
 makes equal): the trapezoid rule in ln u on the nodes u_min·r^j, plus u_min·s(u_min) for [0, u_min];
 the error estimate is |fine − every-other-node| plus that first piece.
 
@@ -25,7 +25,7 @@ import numpy as np
 
 
 def nodes(u_min, u_max, ratio):
-    n = int(np.floor(np.log(u_max / u_min) / np.log(ratio))) + 1
+    n = int(np.ceil(np.log(u_max / u_min) / np.log(ratio) - 1e-9)) + 1     # the last node >= u_max
     u = u_min * ratio ** np.arange(n)
     if (n - 1) % 2:             # an even number of intervals, so every other node is a coarser rule
         u = np.append(u, u[-1] * ratio)
@@ -97,7 +97,7 @@ def report(a, scales, u, profiles, quiet=False):
     """Window integrals per A, the table (unless quiet), the JSON and the plot."""
     out = dict(system=a.system, soc_scales=scales, u_invA=u.tolist(), profiles=profiles, windows={},
                units={"u_invA": "k_z/A in 1/Angstrom", "windows": "(hbar/e) S/cm: 2 * integral of density over "
-                      "0 <= k_z <= A*u_max, value and error", "profiles": "see profiles[i].units"})
+                      "0 <= k_z <= A*u_invA[-1], value and error", "profiles": "see profiles[i].units"})
     methods = list(profiles[0]["density"])
     quantities = list(profiles[0]["density"][methods[0]])
     rows = []

@@ -1,0 +1,63 @@
+"""examples/point_scaling.py and examples/kz_profile.py: the k-local scaling diagnostics of Cr's SHE."""
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(monkeypatch, name, *args):
+    monkeypatch.setattr(sys, "argv", [name, *map(str, args)])
+    with pytest.raises(SystemExit) as e:
+        runpy.run_path(str(ROOT / "examples" / name), run_name="__main__")
+    return e.value.code
+
+
+def test_gamma_triplet_term_scales_as_root_A_on_pcubic(tmp_path, monkeypatch, capsys):
+    """pcubic's p triplet at Γ (occupied at μ = 2.5 eV): SOI ξA against a quadratic dispersion, so the
+    Eq. (4) − conserved SHE integrand is a function of k/√A and a cube of half-side ∝ √A holds a part
+    ∝ √A — the same D/√A at A and 4A (a first-order part would double), and not a vanishing one."""
+    out, png = tmp_path / "g.json", tmp_path / "g.png"
+    assert run(monkeypatch, "point_scaling.py", "pcubic", "--mu", "2.5", "--soc-scales", "0.001,0.004",
+               "--sizes", "1,2", "--scale", "0.3", "--n", "12", "--degen-tol-over-A", "0.01",
+               "--output", out, "--plot", png) == 0
+    d = json.loads(out.read_text())
+    assert png.stat().st_size > 0 and "(hbar/e) S/cm" in capsys.readouterr().out
+    for s in (1.0, 2.0):
+        a, b = ([r["D"]["eq4-conserved"]["spin"] / np.sqrt(r["A"]) for r in d["rows"] if r["size"] == s and r["A"] == A]
+                for A in (0.001, 0.004))
+        assert abs(a[0]) > 10.0                       # (ħ/e) S/cm per √A: a real contribution
+        assert b[0] == pytest.approx(a[0], rel=2e-3)
+        r = [x for x in d["rows"] if x["size"] == s]
+        assert r[0]["D"]["eq4-conserved"]["spin"] == pytest.approx(r[0]["D"]["eq4"]["spin"] - r[0]["D"]["conserved"]["spin"])
+    assert "--n even" in str(run(monkeypatch, "point_scaling.py", "pcubic", "--mu", "0", "--soc-scales", "0.1",
+                                 "--n", "3", "--output", tmp_path / "x.json"))
+
+
+def test_kz_window_quadrature_on_an_analytic_profile():
+    """The log-trapezoid window of kz_profile.py: s(k_z) = 1/(A(1 + (k_z/A)²)) has 2∫_0^{A u} s = 2 arctan(u)
+    whatever A; the estimate covers the error and is small."""
+    ns = runpy.run_path(str(ROOT / "examples" / "kz_profile.py"))
+    u = ns["nodes"](0.01, 12.0, 1.2)
+    assert (len(u) - 1) % 2 == 0 and 12.0 <= u[-1] < 12.0 * 1.2 ** 2
+    for A in (0.003, 0.03):
+        s = 1.0 / (A * (1.0 + u ** 2))
+        w, err = ns["window"](u, s, A)
+        exact = 2 * np.arctan(u[-1])
+        assert abs(w - exact) <= err and err < 0.02 * exact
+
+
+def test_kz_profile_runs_and_writes_windows(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "p.json"
+    assert run(monkeypatch, "kz_profile.py", "pcubic", "--mu", "-0.868", "--soc-scales", "0.2",
+               "--plane-grid", "8", "--plane-levels", "2", "--u-min", "0.5", "--u-max", "2", "--ratio", "1.5",
+               "--output", out, "--plot", tmp_path / "p.png") == 0
+    d = json.loads(out.read_text())
+    w = d["windows"]["0.2"]
+    assert set(w) == {"eq4", "conventional", "conserved", "eq4-conserved"}
+    assert w["eq4-conserved"]["spin"]["value"] == pytest.approx(w["eq4"]["spin"]["value"] - w["conserved"]["spin"]["value"])
+    assert len(d["profiles"][0]["kz_invA"]) == len(d["u_invA"]) and "(hbar/e) S/cm" in capsys.readouterr().out
