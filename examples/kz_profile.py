@@ -61,9 +61,26 @@ def main(argv=None):
     ap.add_argument("--u-min", type=float, default=0.01, help="first node of k_z/A, 1/Å")
     ap.add_argument("--u-max", type=float, default=12.0, help="window end in k_z/A, 1/Å")
     ap.add_argument("--ratio", type=float, default=1.2, help="ratio of neighbouring nodes in u")
+    ap.add_argument("--collapse", default="0.5,0", metavar="P,Q",
+                    help="right panel: A^-q·s against k_z/A^p (default 0.5,0: a point feature with a quadratic "
+                         "dispersion; 1,-1 for a tube of width ∝ A carrying a λ⁰ part)")
+    ap.add_argument("--from-json", metavar="IN.json", help="only redo the table and plot of an earlier run")
     ap.add_argument("--output", required=True, metavar="OUT.json")
     ap.add_argument("--plot", metavar="PNG")
     a = ap.parse_args(argv)
+    try:
+        a.collapse = tuple(float(x) for x in a.collapse.split(","))
+        assert len(a.collapse) == 2
+    except (ValueError, AssertionError):
+        sys.exit(f"error: --collapse needs two numbers P,Q, got {a.collapse!r}")
+    if a.from_json:
+        try:
+            old = json.load(open(a.from_json))
+            scales, u, profiles = old["soc_scales"], np.asarray(old["u_invA"]), old["profiles"]
+        except (OSError, ValueError, KeyError) as e:
+            sys.exit(f"error: cannot read {a.from_json}: {e}")
+        report(a, scales, u, profiles)
+        return 0
 
     from wannorb import api, sweep
     from wannorb.commands.common import mpi_runner
@@ -97,7 +114,7 @@ def report(a, scales, u, profiles, quiet=False):
     """Window integrals per A, the table (unless quiet), the JSON and the plot."""
     out = dict(system=a.system, soc_scales=scales, u_invA=u.tolist(), profiles=profiles, windows={},
                units={"u_invA": "k_z/A in 1/Angstrom", "windows": "(hbar/e) S/cm: 2 * integral of density over "
-                      "0 <= k_z <= A*u_invA[-1], value and error", "profiles": "see profiles[i].units"})
+                      "0 <= k_z <= A*u_invA[-1], value, error (quadrature) and unresolved (capped cells' bound)", "profiles": "see profiles[i].units"})
     methods = list(profiles[0]["density"])
     quantities = list(profiles[0]["density"][methods[0]])
     rows = []
@@ -107,6 +124,9 @@ def report(a, scales, u, profiles, quiet=False):
             dens["eq4-conserved"] = {q: dens["eq4"][q] - dens["conserved"][q] for q in quantities}
         w = {m: {q: dict(zip(("value", "error"), map(float, window(u, dens[m][q], A)))) for q in quantities}
              for m in dens}
+        for m in methods:       # the planes' bound on what their capped cells may hold, over the window
+            for q in quantities:
+                w[m][q]["unresolved"] = float(window(u, np.asarray(p["unresolved"][m][q]), A)[0])
         out["windows"][repr(A)] = w
         rows.append((A, w, sum(p["n_points"]), any(p["capped"])))
     with open(a.output, "w") as f:
@@ -119,16 +139,18 @@ def report(a, scales, u, profiles, quiet=False):
     for q in quantities:
         print(f"  {q}:")
         for (A, w, npts, capped), p in zip(rows, profiles):
-            cells = "  ".join(f"{m} {w[m][q]['value']:+.4g} ± {w[m][q]['error']:.2g}" for m in w)
+            cells = "  ".join(f"{m} {w[m][q]['value']:+.4g} ± {w[m][q]['error']:.2g}"
+                              + (f" (unresolved <= {w[m][q]['unresolved']:.2g})" if w[m][q].get("unresolved") else "")
+                              for m in w)
             print(f"    A = {A:<6g} degen_tol {p['degen_tol']:.2g} eV  {cells}   "
                   f"({npts} k-points{', capped planes' if capped else ''})")
     print(f"wrote {a.output}")
     if a.plot:
-        plot(out, a.plot)
+        plot(out, a.plot, *a.collapse)
         print(f"wrote {a.plot}")
 
 
-def plot(out, path):
+def plot(out, path, cp=0.5, cq=0.0):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -136,15 +158,15 @@ def plot(out, path):
     quantities = list(out["profiles"][0]["density"]["eq4"])
     fig, axes = plt.subplots(len(quantities), 2, figsize=(11, 3.6 * len(quantities)), squeeze=False)
     for r, q in enumerate(quantities):
-        for A, p in zip(out["soc_scales"], out["profiles"]):
-            d = np.asarray(p["density"]["eq4"][q]) - np.asarray(p["density"]["conserved"][q])
+        for A, prof in zip(out["soc_scales"], out["profiles"]):
+            d = np.asarray(prof["density"]["eq4"][q]) - np.asarray(prof["density"]["conserved"][q])
             w = out["windows"][repr(A)]["eq4-conserved"][q]
             axes[r, 0].plot(A * u, d, "o-", ms=3, label=f"A = {A:g} (window {w['value']:+.3g} ± {w['error']:.2g})")
-            axes[r, 1].plot(u, A * d, "o-", ms=3, label=f"A = {A:g}")
+            axes[r, 1].plot(A * u / A ** cp, d / A ** cq, "o-", ms=3, label=f"A = {A:g}")
         axes[r, 0].set(xscale="log", xlabel="k_z (1/Å)", ylabel="s_eq4 − s_cons ((ħ/e) S/cm·Å)",
                        title=f"{out['system']} {q}: Eq. (4) − conserved per plane")
-        axes[r, 1].set(xscale="log", xlabel="k_z / A (1/Å)", ylabel="A·(s_eq4 − s_cons)",
-                       title="collapse if the window term is λ⁰")
+        axes[r, 1].set(xscale="log", xlabel=f"k_z / A^{cp:g}", ylabel=f"(s_eq4 − s_cons) / A^{cq:g}",
+                       title=f"collapse if s = A^{cq:g} g(k_z/A^{cp:g}): window ∝ A^{cp + cq:g}")
         for ax in axes[r]:
             ax.axhline(0, color="0.6", lw=0.6)
             ax.legend(fontsize=7)
