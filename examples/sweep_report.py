@@ -130,6 +130,7 @@ def two_term_fit(d, a_max=0.1):
     print(f"Eq. (4) − conserved SHE = a·A + b·√A over A ≤ {a_max:g} ({int(use.sum())} points, weights 1/error): "
           f"a = {coef[0]:.4g} ± {sa:.2g}, b = {coef[1]:.4g} ± {sb:.2g} (ħ/e) S/cm, χ² = {chi2:.3g} for "
           f"{int(use.sum()) - 2} degree(s) of freedom\n")
+    return coef, (sa, sb), chi2
 
 
 if __name__ == "__main__":

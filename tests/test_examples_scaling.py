@@ -61,3 +61,20 @@ def test_kz_profile_runs_and_writes_windows(tmp_path, monkeypatch, capsys):
     assert set(w) == {"eq4", "conventional", "conserved", "eq4-conserved"}
     assert w["eq4-conserved"]["spin"]["value"] == pytest.approx(w["eq4"]["spin"]["value"] - w["conserved"]["spin"]["value"])
     assert len(d["profiles"][0]["kz_invA"]) == len(d["u_invA"]) and "(hbar/e) S/cm" in capsys.readouterr().out
+
+
+def test_two_term_fit_recovers_a_root_A_part():
+    """sweep_report's Eq. (4) − conserved SHE fit a·A + b·√A: exact on synthetic data, b ≈ 0 for a
+    first-order difference."""
+    ns = runpy.run_path(str(ROOT / "examples" / "sweep_report.py"))
+    A = [0.003, 0.01, 0.03, 0.1, 1.0]
+    cons = [-300.0 * a for a in A]
+
+    def sweep(a_coef, b_coef):
+        eq4 = [c + a_coef * a + b_coef * np.sqrt(a) for c, a in zip(cons, A)]
+        return {"soc_scales": A, "quantities": ["spin"], "sigma": {"eq4": {"spin": eq4}, "conserved": {"spin": cons}},
+                "error_estimate": {"eq4": {"spin": [0.05] * 5}, "conserved": {"spin": [0.01] * 5}}}
+    coef, err, chi2 = ns["two_term_fit"](sweep(-50.0, 30.0))
+    assert coef == pytest.approx([-50.0, 30.0], rel=1e-9) and chi2 < 1e-12
+    coef, err, chi2 = ns["two_term_fit"](sweep(-50.0, 0.0))
+    assert abs(coef[1]) < 1e-9 and err[1] > 0
