@@ -90,6 +90,8 @@ def main(argv=None):
             raise InputError("--point needs three numbers (1/Angstrom)")
         if any(not s > 0 for s in scales + sizes) or not a.scale > 0 or a.n < 2 or a.n % 2:
             raise InputError("scales, sizes and --scale must be > 0, --n even and >= 2")
+        if (a.degen_tol_over_A is not None and not a.degen_tol_over_A > 0) or not a.degen_tol > 0:
+            raise InputError("--degen-tol and --degen-tol-over-A must be > 0")
         if a.line_axis and not (a.line_half_length or 0) > 0:
             raise InputError("--line-axis needs --line-half-length > 0")
         comp = parse_component(a.component)
