@@ -58,6 +58,8 @@ def main(argv=None):
     ap.add_argument("--plane-levels", type=int, default=16)
     ap.add_argument("--plane-velocity", type=float, default=10.0, help="eV·Å")
     ap.add_argument("--plane-flatness", type=float, default=0.1)
+    ap.add_argument("--plane-max-points", type=int, default=2_000_000,
+                    help="per-plane cap on k-points (a capped plane is flagged and its bound reported)")
     ap.add_argument("--u-min", type=float, default=0.01, help="first node of k_z/A, 1/Å")
     ap.add_argument("--u-max", type=float, default=12.0, help="window end in k_z/A, 1/Å")
     ap.add_argument("--ratio", type=float, default=1.2, help="ratio of neighbouring nodes in u")
@@ -92,7 +94,10 @@ def main(argv=None):
         system = api.load_system(a.system)
         runner, root = mpi_runner()
         u = nodes(a.u_min, a.u_max, a.ratio)
-        planes = dict(grid=a.plane_grid, levels=a.plane_levels, velocity=a.plane_velocity, flatness=a.plane_flatness)
+        if a.plane_max_points < 1:
+            raise InputError("--plane-max-points must be >= 1")
+        planes = dict(grid=a.plane_grid, levels=a.plane_levels, velocity=a.plane_velocity, flatness=a.plane_flatness,
+                      max_points=a.plane_max_points)
         if a.degen_tol_over_A is not None and not a.degen_tol_over_A > 0:
             raise InputError("--degen-tol-over-A must be > 0")
         profiles = []

@@ -106,31 +106,17 @@ def report(path):
         print()
 
 
-def two_term_fit(d, a_max=0.1):
-    """Eq. (4) − conserved SHE = a·A + b·√A over A ≤ a_max, weighted by the two routes' error estimates
-    (their sum, an upper bound: they share every k-point). A √A part comes from an orbital triplet at a
-    time-reversal-invariant point (docs/sweep.md, "Cr's Eq. (4) SHE: a √A term"); a first-order
-    difference gives b ≈ 0."""
-    import numpy as np
-    if "spin" not in d["quantities"]:
+def two_term_fit(d):
+    """Print the sweep's ``sqrt_term`` (:func:`wannorb.sweep.sqrt_term_fit`; recomputed for files
+    written before it existed)."""
+    from wannorb.sweep import sqrt_term
+    st = sqrt_term(d["methods"], d["quantities"], d["soc_scales"], d["sigma"], d["error_estimate"])
+    if st is None:
         return
-    A = np.array(d["soc_scales"])
-    use = A <= a_max
-    if use.sum() < 3:
-        return
-    y = (np.array(d["sigma"]["eq4"]["spin"]) - np.array(d["sigma"]["conserved"]["spin"]))[use]
-    e = np.array([(d["error_estimate"]["eq4"]["spin"][i] or 0) + (d["error_estimate"]["conserved"]["spin"][i] or 0)
-                  for i in np.flatnonzero(use)])
-    w = 1.0 / np.maximum(e, 1e-12 + 1e-6 * np.abs(y))
-    X = np.column_stack([A[use], np.sqrt(A[use])])
-    coef, *_ = np.linalg.lstsq(X * w[:, None], y * w, rcond=None)
-    cov = np.linalg.inv((X * w[:, None]).T @ (X * w[:, None]))
-    chi2 = float(np.sum(((X @ coef - y) * w) ** 2))
-    sa, sb = np.sqrt(np.diag(cov))
-    print(f"Eq. (4) − conserved SHE = a·A + b·√A over A ≤ {a_max:g} ({int(use.sum())} points, weights 1/error): "
-          f"a = {coef[0]:.4g} ± {sa:.2g}, b = {coef[1]:.4g} ± {sb:.2g} (ħ/e) S/cm, χ² = {chi2:.3g} for "
-          f"{int(use.sum()) - 2} degree(s) of freedom\n")
-    return coef, (sa, sb), chi2
+    print(f"Eq. (4) − conserved SHE = a·A + b·√A over A ≤ {st['max_scale']:g} ({st['n_points']} points, weights "
+          f"1/error): a = {st['a']:.4g} ± {st['stderr']['a']:.2g}, b = {st['b']:.4g} ± {st['stderr']['b']:.2g} "
+          f"(ħ/e) S/cm, χ² = {st['chi2']:.3g} for {st['dof']} degree(s) of freedom\n")
+    return st
 
 
 if __name__ == "__main__":

@@ -63,18 +63,25 @@ def test_kz_profile_runs_and_writes_windows(tmp_path, monkeypatch, capsys):
     assert len(d["profiles"][0]["kz_invA"]) == len(d["u_invA"]) and "(hbar/e) S/cm" in capsys.readouterr().out
 
 
-def test_two_term_fit_recovers_a_root_A_part():
-    """sweep_report's Eq. (4) − conserved SHE fit a·A + b·√A: exact on synthetic data, b ≈ 0 for a
-    first-order difference."""
+def test_sqrt_term_fit_recovers_a_root_A_part(capsys):
+    """The sweep's Eq. (4) − conserved SHE fit a·A + b·√A (wannorb.sweep.sqrt_term_fit, printed by
+    sweep_report): exact on synthetic data, b ≈ 0 for a first-order difference, only A ≤ 0.1 used."""
+    from wannorb.sweep import sqrt_term, sqrt_term_fit
     ns = runpy.run_path(str(ROOT / "examples" / "sweep_report.py"))
     A = [0.003, 0.01, 0.03, 0.1, 1.0]
     cons = [-300.0 * a for a in A]
 
     def sweep(a_coef, b_coef):
         eq4 = [c + a_coef * a + b_coef * np.sqrt(a) for c, a in zip(cons, A)]
-        return {"soc_scales": A, "quantities": ["spin"], "sigma": {"eq4": {"spin": eq4}, "conserved": {"spin": cons}},
+        eq4[-1] += 1e3          # A = 1 lies outside the fit: it must not move it
+        return {"soc_scales": A, "methods": ["eq4", "conserved"], "quantities": ["spin"],
+                "sigma": {"eq4": {"spin": eq4}, "conserved": {"spin": cons}},
                 "error_estimate": {"eq4": {"spin": [0.05] * 5}, "conserved": {"spin": [0.01] * 5}}}
-    coef, err, chi2 = ns["two_term_fit"](sweep(-50.0, 30.0))
-    assert coef == pytest.approx([-50.0, 30.0], rel=1e-9) and chi2 < 1e-12
-    coef, err, chi2 = ns["two_term_fit"](sweep(-50.0, 0.0))
-    assert abs(coef[1]) < 1e-9 and err[1] > 0
+    st = ns["two_term_fit"](sweep(-50.0, 30.0))
+    assert [st["a"], st["b"]] == pytest.approx([-50.0, 30.0], rel=1e-9) and st["chi2"] < 1e-12
+    assert st["n_points"] == 4 and st["dof"] == 2 and "b = 30" in capsys.readouterr().out
+    d = sweep(-50.0, 0.0)
+    st = sqrt_term(d["methods"], d["quantities"], A, d["sigma"], d["error_estimate"])
+    assert abs(st["b"]) < 1e-9 and st["stderr"]["b"] > 0
+    assert sqrt_term_fit(A[2:], [1.0] * 3, [0.0] * 3, [0.1] * 3, [0.1] * 3) is None     # 2 scales ≤ 0.1
+    assert sqrt_term(["eq4", "conventional"], ["spin"], A, d["sigma"], d["error_estimate"]) is None

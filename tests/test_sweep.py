@@ -205,7 +205,7 @@ def test_sweep_merge_equals_one_sweep_over_the_union(tmp_path, capsys):
     assert main(["sweep-merge", str(a), str(b), "--output", str(out), "--plot", str(png)]) == 0
     m, one = json.loads(out.read_text()), json.loads(u.read_text())
     assert m["soc_scales"] == one["soc_scales"] and png.stat().st_size > 1000
-    for key in ("sigma", "converged", "error_estimate"):
+    for key in ("sigma", "converged", "error_estimate", "sqrt_term"):
         assert m[key] == one[key]
     for meth in m["exponents"]:
         for q in m["exponents"][meth]:

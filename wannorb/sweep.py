@@ -69,6 +69,8 @@ SWEEP_UNITS = {
           "--filling or --keep-electron-count mu moves with A, see mu_per_scale)",
     "mu_per_scale": "eV, [iscale][imu]", "kT": "eV", "degen_tol": "eV",
     "exponents": "d ln|sigma| / d ln A (local: between neighbouring scales; global: least-squares slope)",
+    "sqrt_term": "fit of sigma_eq4 - sigma_conserved (spin) = a*A + b*sqrt(A) over A <= max_scale: a, b and "
+                 "their stderr in (hbar/e) S/cm, chi2 with the error estimates as weights (null: < 3 scales)",
     "gap_split": "(hbar/e) S/cm: part of sigma from states whose gap to the nearest other group is < delta",
     "min_relevant_gap": "eV", "k_red": "reduced coordinates",
     "planes": "refine=planes settings: velocity eV*Angstrom, g_z_invA 1/Angstrom, flatness a ratio, the rest counts; per point "
@@ -764,6 +766,43 @@ def exponents_table(scales, sigma, conv):
     return expo
 
 
+def sqrt_term_fit(scales, eq4, conserved, err_eq4, err_conserved, max_scale=SMALL_A):
+    """Eq. (4) − conserved SHE = a·A + b·√A, weighted least squares over the scales A ≤ max_scale.
+
+    Both routes share the first-order (∝ A) spin current of the conserved part; what Eq. (4) adds is
+    −Im Tr[(∂X_bp)(∂P)P], first order too, except at an orbital triplet on a time-reversal-invariant
+    point (Γ₂₅' of cubic d metals), where it is ∝ k_A ∝ √A (docs/sweep.md, "Cr's Eq. (4) SHE: a √A
+    term"). b ≠ 0 beyond its error is that term; a first-order difference gives b ≈ 0.
+
+    scales : A (dimensionless); eq4, conserved : σ^z_xy spin per scale, (ħ/e) S/cm; err_* : their
+    error estimates (None read as 0), summed as the weight's error (an upper bound: both routes use
+    the same k-points). Returns None with fewer than 3 scales ≤ max_scale, else dict(a, b, stderr
+    {a, b} from the weights, chi2, dof, n_points, max_scale, form).
+    """
+    A = np.asarray(scales, float)
+    use = np.flatnonzero(A <= max_scale)
+    if len(use) < 3:
+        return None
+    y = np.array([eq4[i] - conserved[i] for i in use], float)
+    e = np.array([(err_eq4[i] or 0.0) + (err_conserved[i] or 0.0) for i in use], float)
+    w = 1.0 / np.maximum(e, 1e-12 + 1e-6 * np.abs(y))   # an unchecked (0) error must not get infinite weight
+    X = np.column_stack([A[use], np.sqrt(A[use])]) * w[:, None]
+    coef, *_ = np.linalg.lstsq(X, y * w, rcond=None)
+    sa, sb = np.sqrt(np.diag(np.linalg.inv(X.T @ X)))
+    return {"form": "sigma_eq4 - sigma_conserved = a*A + b*sqrt(A) (spin)", "a": float(coef[0]), "b": float(coef[1]),
+            "stderr": {"a": float(sa), "b": float(sb)}, "chi2": float(np.sum((X @ coef - y * w) ** 2)),
+            "dof": int(len(use) - 2), "n_points": int(len(use)), "max_scale": float(max_scale)}
+
+
+def sqrt_term(methods, quantities, scales, sigma, err):
+    """The sweep JSON's ``sqrt_term`` (:func:`sqrt_term_fit` on the spin quantity), or None when the
+    sweep lacks eq4, conserved or spin."""
+    if not ({"eq4", "conserved"} <= set(methods) and "spin" in quantities):
+        return None
+    return sqrt_term_fit(scales, sigma["eq4"]["spin"], sigma["conserved"]["spin"],
+                         err["eq4"]["spin"], err["conserved"]["spin"])
+
+
 # what must agree between sweeps merged into one table (same physics, different integration settings)
 MERGE_KEYS = ("system", "component", "methods", "quantities", "kT", "degen_tol", "operator_phases")
 
@@ -827,6 +866,7 @@ def merge(datas, names):
     out.update({key: first[key] for key in ("params", "mu", "mu_mode", "mu_source", "rtol", "atol") if key in first})
     out.update(soc_scales=scales, sigma=sigma, converged=conv, error_estimate=err,
                exponents=exponents_table(scales, sigma, conv), refine="merged",
+               sqrt_term=sqrt_term(methods, quantities, scales, sigma, err),
                merged_from=[{"file": n, "refine": d["refine"], "integration": integration_summary(d),
                              "soc_scales": d["soc_scales"]} for d, n in zip(datas, names)],
                points=points, units=SWEEP_UNITS)
@@ -859,6 +899,7 @@ def _assemble(system, scales, mus_per_scale, mu_info, runs, methods, quantities,
         "mu": mus_per_scale[0], "mu_per_scale": mus_per_scale, **mu_info,
         "component": "".join("xyz"[c] for c in comp), "methods": list(methods), "quantities": list(quantities),
         "sigma": sigma, "converged": conv, "error_estimate": err, "exponents": expo,
+        "sqrt_term": sqrt_term(methods, quantities, scales, sigma, err),
         **settings, "points": points, "units": SWEEP_UNITS, "wall_time_s": time.time() - t_start,
     }
 
@@ -932,6 +973,11 @@ def plot_sweep(data, path):
         ax.set_ylabel(f"|σ^{data['component'][0]}_{data['component'][1:]}| ({q}) [(ħ/e) S/cm]")
         ax.set_title(f"{data['system']} — {q}")
         ax.legend(fontsize=8)
+        st = data.get("sqrt_term")
+        if q == "spin" and st:
+            ax.text(0.98, 0.02, f"Eq.(4) − conserved = a·A + b·√A (A ≤ {st['max_scale']:g}):\n"
+                    f"a = {st['a']:.3g} ± {st['stderr']['a']:.2g}, b = {st['b']:.3g} ± {st['stderr']['b']:.2g} (ħ/e) S/cm",
+                    transform=ax.transAxes, fontsize=7, ha="right", va="bottom")
     note = f"refine={data['refine']}, {integration_summary(data)}, kT={data['kT']:g} eV"
     if any_unconv:
         note += ";  hollow markers: NOT converged (error > rtol·|σ|" + \

@@ -184,5 +184,10 @@ def print_table(d, file):
             e = d["error_estimate"][m][q][i]
             row += f"{'-':>18}" if e is None else f"{e:>17.3g} "
         print(row, file=file)
+    st = d.get("sqrt_term")
+    if st:
+        print(f"  Eq. (4) - conserved spin = a*A + b*sqrt(A) over A <= {st['max_scale']:g} ({st['n_points']} scales): "
+              f"a = {st['a']:.4g} +- {st['stderr']['a']:.2g}, b = {st['b']:.4g} +- {st['stderr']['b']:.2g} (hbar/e) S/cm, "
+              f"chi2 {st['chi2']:.3g} for {st['dof']} dof (b != 0: an orbital triplet at a TRIM, docs/sweep.md)", file=file)
     print("  * not converged (error estimate above rtol·|sigma|" +
           (", no check with --refine off)" if d["refine"] == "off" else ")"), file=file)
