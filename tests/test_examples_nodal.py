@@ -4,6 +4,7 @@ import runpy
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from wannorb.cli import main as cli
@@ -35,3 +36,34 @@ def test_plane_check_example_merges_runs_and_extrapolates(tmp_path, capsys, monk
     with pytest.raises(SystemExit) as e:
         runpy.run_path(str(ROOT / "examples" / "nodal_plane_check.py"), run_name="__main__")
     assert "no plane_check block" in str(e.value.code)
+
+
+def test_census_planes_clean_matches_census_and_dirty_lines_leave(tmp_path, capsys, monkeypatch):
+    """examples/census_planes.py: on the census's own planes the sweep's plane quadrature at Γ far below
+    the lines' SOI gaps gives the census's constant (the closed form (e²/ħ)/(πa)); at Γ above every
+    gap the lines' groups merge and their part leaves (the dirty share says all of it)."""
+    census = tmp_path / "c.json"
+    assert cli(["nodal", "pcubic", "--param", "ez=10", "--mu", "0", "--kT", "0", "--planes", "4", "--grid", "32",
+                "--no-progress", "--output", str(census)]) == 0
+    out, png = tmp_path / "p.json", tmp_path / "p.png"
+
+    def run(*args):
+        monkeypatch.setattr(sys, "argv", ["census_planes.py", *map(str, args)])
+        with pytest.raises(SystemExit) as e:
+            runpy.run_path(str(ROOT / "examples" / "census_planes.py"), run_name="__main__")
+        return e.value.code
+    assert run(census, "--runs", "0.1:1e-6,0.1:0.05", "--plane-grid", "32", "--plane-levels", "8",
+               "--output", out, "--plot", png) == 0
+    d = json.loads(out.read_text())
+    clean, dirty = d["runs"]
+    assert d["folded"] and len(d["kz_invA"]) == 2 and png.stat().st_size > 0
+    assert d["census_sigma"] == pytest.approx(LINE_A25, rel=0.01)
+    assert clean["sigma"] == pytest.approx(LINE_A25, rel=0.01) and clean["dirty_share"] == 0
+    assert np.allclose(clean["density"], d["census_density"], rtol=0.02)
+    assert dirty["dirty_share"] == 1 and dirty["sigma"] < 0.5 * LINE_A25
+    assert "(hbar/e) S/cm" in capsys.readouterr().out
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"system": "x"}))
+    assert "cannot read the census" in str(run(bad, "--runs", "0.1:1e-6", "--output", out))
+    assert "A:GAMMA" in str(run(census, "--runs", "0.1", "--output", out))
+    assert "positive" in str(run(census, "--runs", "0.1:nan", "--output", out))
