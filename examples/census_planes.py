@@ -14,7 +14,9 @@ discretization is then identical, so what is left is the physics of A and Γ:
 * Γ above some lines' gaps (read as a broadening ħ/τ): those lines' two groups merge into one group and
   their contribution changes — the plane profile moves even where the total happens to move little.
   The census JSON's piercings carry each line's gap per unit A, so the script also prints the share of
-  the census's ΣC·weight whose gap λA·(gap per A) falls below Γ.
+  the census's ΣC·weight whose gap λA·(gap per A) falls below Γ — a hint only: it counts the census's
+  lines, not every other pair of groups closer than Γ (Cr at A = 0.1, Γ = 0.1 meV: 0.1 % by this count,
+  yet the plane profile moves by 16 %; docs/sweep.md, "Session 13").
 
 Units: densities (ħ/e) S/cm·Å (σ = ∫ density dk_z over one period g_z), σ in (ħ/e) S/cm, Γ in eV.
 Planes k_z and g_z − k_z are equal by time reversal and inversion, so only the lower half is computed
