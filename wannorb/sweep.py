@@ -772,7 +772,9 @@ def sqrt_term_fit(scales, eq4, conserved, err_eq4, err_conserved, max_scale=SMAL
     Both routes share the first-order (∝ A) spin current of the conserved part; what Eq. (4) adds is
     −Im Tr[(∂X_bp)(∂P)P], first order too, except at an orbital triplet on a time-reversal-invariant
     point (Γ₂₅' of cubic d metals), where it is ∝ k_A ∝ √A (docs/sweep.md, "Cr's Eq. (4) SHE: a √A
-    term"). b ≠ 0 beyond its error is that term; a first-order difference gives b ≈ 0.
+    term"). b ≠ 0 beyond its error is that term; a first-order difference gives b ≈ 0. b depends on
+    the degeneracy tolerance: a Γ that merges the triplet's Γ₈ pairs (split ∝ k² next to the point)
+    changes it (Cr: b = 35.5 ± 3.5 at Γ = 0.1 meV, −3 ± 23 at 1 µeV; docs/sweep.md, "Session 13").
 
     scales : A (dimensionless); eq4, conserved : σ^z_xy spin per scale, (ħ/e) S/cm; err_* : their
     error estimates (None read as 0), summed as the weight's error (an upper bound: both routes use
