@@ -81,6 +81,10 @@ def main(argv=None):
             raise InputError(f"{a.census} is not an Eq. (4) orbital census")
         if a.plane_max_points < 1 or a.plane_grid < 2 or a.plane_levels < 0:
             raise InputError("need --plane-max-points >= 1, --plane-grid >= 2, --plane-levels >= 0")
+        if not (np.isfinite(a.plane_velocity) and a.plane_velocity > 0):
+            raise InputError(f"--plane-velocity must be a positive number (eV·Å), got {a.plane_velocity}")
+        if not (np.isfinite(a.plane_flatness) and a.plane_flatness >= 0):
+            raise InputError(f"--plane-flatness must be a number >= 0, got {a.plane_flatness}")
         params = {k: v for k, v in census.get("params", {}).items() if k != "source"}
         system = api.load_system(system_name, params=params or None)
         runner, root = mpi_runner()

@@ -67,3 +67,5 @@ def test_census_planes_clean_matches_census_and_dirty_lines_leave(tmp_path, caps
     assert "cannot read the census" in str(run(bad, "--runs", "0.1:1e-6", "--output", out))
     assert "A:GAMMA" in str(run(census, "--runs", "0.1", "--output", out))
     assert "positive" in str(run(census, "--runs", "0.1:nan", "--output", out))
+    assert "--plane-velocity" in str(run(census, "--runs", "0.1:1e-6", "--plane-velocity", "0", "--output", out))
+    assert "--plane-flatness" in str(run(census, "--runs", "0.1:1e-6", "--plane-flatness", "-1", "--output", out))
