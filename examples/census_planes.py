@@ -18,6 +18,9 @@ discretization is then identical, so what is left is the physics of A and Γ:
   lines, not every other pair of groups closer than Γ (Cr at A = 0.1, Γ = 0.1 meV: 0.1 % by this count,
   yet the plane profile moves by 16 %; docs/sweep.md, "Session 13").
 
+The census's per-plane values are the ones its prediction sums (``plane_sum_prediction``: a flagged
+disk's analytic C_topo in place of its integral); the output's ``census_column`` names the column used.
+
 Units: densities (ħ/e) S/cm·Å (σ = ∫ density dk_z over one period g_z), σ in (ħ/e) S/cm, Γ in eV.
 Planes k_z and g_z − k_z are equal by time reversal and inversion, so only the lower half is computed
 when the census's planes are symmetric.
@@ -40,6 +43,22 @@ def parse_runs(text):
             raise ValueError(f"--runs: A and Γ must be positive numbers, got {item!r}")
         runs.append((a, t))
     return runs
+
+
+def census_planes(census):
+    """Per-plane Σ C·weight that the census's prediction sums, and the JSON column it came from.
+
+    ``plane_sum_prediction`` (C_topo in place of a flagged disk's integral: nodal.py) when the census
+    has it; older censuses only have ``plane_sum`` (disks) and ``plane_sum_topo`` (analytic): with flagged
+    disks the analytic column is the one the prediction trusts there (Pt: the C3-axis node at
+    k_z = 0.35 Å⁻¹, disk 50.2 against analytic 23.1; docs/sweep.md, session 7)."""
+    if "plane_sum_prediction" in census:
+        key = "plane_sum_prediction"
+    elif "flagged" in str(census.get("prediction_source", "")) and "plane_sum_topo" in census:
+        key = "plane_sum_topo"
+    else:
+        key = "plane_sum"
+    return np.asarray(census[key], float), key
 
 
 def dirty_share(census, A, tol):
@@ -71,7 +90,7 @@ def main(argv=None):
         try:
             census = json.load(open(a.census))
             kz = np.asarray(census["plane_kz"], float)
-            plane_sum = np.asarray(census["plane_sum"], float)
+            plane_sum, census_column = census_planes(census)
             g_z = float(census["geometry"]["g_z"])
             system_name, mu, comp = census["system"], float(census["mu"]), census["component"]
             kT = float(census["settings"]["kT"])
@@ -97,7 +116,8 @@ def main(argv=None):
                       flatness=a.plane_flatness, max_points=a.plane_max_points)
         census_density = pq.PREFACTOR * plane_sum[: len(use)]
         out = dict(census=a.census, system=system_name, mu=mu, kT=kT, component=comp, kz_invA=use.tolist(),
-                   plane_width_invA=dk, folded=bool(symmetric), census_density=census_density.tolist(),
+                   plane_width_invA=dk, folded=bool(symmetric), census_column=census_column,
+                   census_density=census_density.tolist(),
                    census_sigma=float(fold * census_density.sum() * dk), planes=planes, runs=[],
                    units={"kz_invA": "1/Angstrom", "plane_width_invA": "1/Angstrom", "mu": "eV", "kT": "eV",
                           "degen_tol": "eV", "census_density, runs[].density, runs[].unresolved_density":
