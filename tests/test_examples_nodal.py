@@ -69,3 +69,17 @@ def test_census_planes_clean_matches_census_and_dirty_lines_leave(tmp_path, caps
     assert "positive" in str(run(census, "--runs", "0.1:nan", "--output", out))
     assert "--plane-velocity" in str(run(census, "--runs", "0.1:1e-6", "--plane-velocity", "0", "--output", out))
     assert "--plane-flatness" in str(run(census, "--runs", "0.1:1e-6", "--plane-flatness", "-1", "--output", out))
+
+
+def test_census_planes_reads_the_column_the_prediction_sums():
+    """A flagged disk's integral is replaced by its analytic C_topo in the census's prediction; the
+    per-plane comparison must use the same numbers (Pt: disk 50.2 against analytic 23.1)."""
+    f = runpy.run_path(str(ROOT / "examples" / "census_planes.py"))["census_planes"]
+    disk, topo, pred = [1.0, 50.2], [1.1, 23.1], [1.0, 23.1]
+    new = {"plane_sum": disk, "plane_sum_topo": topo, "plane_sum_prediction": pred,
+           "prediction_source": "disk integrals; analytic C_topo for the 1 flagged disks"}
+    old_flagged = {k: v for k, v in new.items() if k != "plane_sum_prediction"}
+    old_clean = {"plane_sum": disk, "plane_sum_topo": topo, "prediction_source": "disk integrals"}
+    assert f(new)[1] == "plane_sum_prediction" and list(f(new)[0]) == pred
+    assert f(old_flagged)[1] == "plane_sum_topo" and list(f(old_flagged)[0]) == topo
+    assert f(old_clean)[1] == "plane_sum" and list(f(old_clean)[0]) == disk
