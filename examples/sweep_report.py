@@ -115,7 +115,11 @@ def two_term_fit(d):
         return
     print(f"Eq. (4) − conserved SHE = a·A + b·√A over A ≤ {st['max_scale']:g} ({st['n_points']} points, weights "
           f"1/error): a = {st['a']:.4g} ± {st['stderr']['a']:.2g}, b = {st['b']:.4g} ± {st['stderr']['b']:.2g} "
-          f"(ħ/e) S/cm, χ² = {st['chi2']:.3g} for {st['dof']} degree(s) of freedom\n")
+          f"(ħ/e) S/cm, χ² = {st['chi2']:.3g} for {st['dof']} degree(s) of freedom")
+    for form, v in st["alternatives"].items():
+        coef = ", ".join(f"{c:.4g} ± {e:.2g}" for c, e in zip(v["coefficients"], v["stderr"]))
+        print(f"  the same points as {form}: {coef} (ħ/e) S/cm, χ² = {v['chi2']:.3g} for {v['dof']}")
+    print()
     return st
 
 

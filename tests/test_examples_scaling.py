@@ -83,5 +83,15 @@ def test_sqrt_term_fit_recovers_a_root_A_part(capsys):
     d = sweep(-50.0, 0.0)
     st = sqrt_term(d["methods"], d["quantities"], A, d["sigma"], d["error_estimate"])
     assert abs(st["b"]) < 1e-9 and st["stderr"]["b"] > 0
+    alt = st["alternatives"]            # a first-order difference: a·A fits exactly, b·√A does not
+    assert alt["a*A"]["coefficients"] == pytest.approx([-50.0]) and alt["a*A"]["chi2"] < 1e-12
+    assert alt["b*sqrt(A)"]["chi2"] > 100 and alt["a*A"]["dof"] == 3
+    d = sweep(0.0, 30.0)
+    alt = sqrt_term(d["methods"], d["quantities"], A, d["sigma"], d["error_estimate"])["alternatives"]
+    assert alt["b*sqrt(A)"]["coefficients"] == pytest.approx([30.0]) and alt["a*A"]["chi2"] > 100
+    lnA = [-50.0 * a + 7.0 * a * np.log(1 / a) for a in A]       # A ln(1/A): only its own form is exact
+    d["sigma"]["eq4"]["spin"] = [c + x for c, x in zip(cons, lnA)]
+    alt = sqrt_term(d["methods"], d["quantities"], A, d["sigma"], d["error_estimate"])["alternatives"]
+    assert alt["a*A + c*A*ln(1/A)"]["coefficients"] == pytest.approx([-50.0, 7.0]) and alt["a*A"]["chi2"] > 10
     assert sqrt_term_fit(A[2:], [1.0] * 3, [0.0] * 3, [0.1] * 3, [0.1] * 3) is None     # 2 scales ≤ 0.1
     assert sqrt_term(["eq4", "conventional"], ["spin"], A, d["sigma"], d["error_estimate"]) is None

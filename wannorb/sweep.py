@@ -70,7 +70,9 @@ SWEEP_UNITS = {
     "mu_per_scale": "eV, [iscale][imu]", "kT": "eV", "degen_tol": "eV",
     "exponents": "d ln|sigma| / d ln A (local: between neighbouring scales; global: least-squares slope)",
     "sqrt_term": "fit of sigma_eq4 - sigma_conserved (spin) = a*A + b*sqrt(A) over A <= max_scale: a, b and "
-                 "their stderr in (hbar/e) S/cm, chi2 with the error estimates as weights (null: < 3 scales)",
+                 "their stderr in (hbar/e) S/cm, chi2 with the error estimates as weights (null: < 3 scales); "
+                 "alternatives[form]: coefficients and stderr in (hbar/e) S/cm, chi2, dof of a*A, b*sqrt(A), "
+                 "a*A + c*A*ln(1/A) on the same points",
     "gap_split": "(hbar/e) S/cm: part of sigma from states whose gap to the nearest other group is < delta",
     "min_relevant_gap": "eV", "k_red": "reduced coordinates",
     "planes": "refine=planes settings: velocity eV*Angstrom, g_z_invA 1/Angstrom, flatness a ratio, the rest counts; per point "
@@ -766,6 +768,23 @@ def exponents_table(scales, sigma, conv):
     return expo
 
 
+# the forms `sqrt_term` sets beside a·A + b·√A: first order alone, √A alone, and first order with the
+# Kubo SHE's logarithm (its exponent drifts towards 1 as slowly as a √A admixture drifts towards ½)
+SQRT_TERM_ALTERNATIVES = {
+    "a*A": lambda A: [A],
+    "b*sqrt(A)": lambda A: [np.sqrt(A)],
+    "a*A + c*A*ln(1/A)": lambda A: [A, A * np.log(1.0 / A)],
+}
+
+
+def _weighted_fit(columns, y, w):
+    """Least squares of y on the columns with weights w: (coefficients, stderr, chi2)."""
+    X = np.column_stack(columns) * w[:, None]
+    coef, *_ = np.linalg.lstsq(X, y * w, rcond=None)
+    err = np.sqrt(np.diag(np.linalg.inv(X.T @ X)))
+    return coef, err, float(np.sum((X @ coef - y * w) ** 2))
+
+
 def sqrt_term_fit(scales, eq4, conserved, err_eq4, err_conserved, max_scale=SMALL_A):
     """Eq. (4) − conserved SHE = a·A + b·√A, weighted least squares over the scales A ≤ max_scale.
 
@@ -774,12 +793,15 @@ def sqrt_term_fit(scales, eq4, conserved, err_eq4, err_conserved, max_scale=SMAL
     point (Γ₂₅' of cubic d metals), where it is ∝ k_A ∝ √A (docs/sweep.md, "Cr's Eq. (4) SHE: a √A
     term"). b ≠ 0 beyond its error is that term; a first-order difference gives b ≈ 0. b depends on
     the degeneracy tolerance: a Γ that merges the triplet's Γ₈ pairs (split ∝ k² next to the point)
-    changes it (Cr: b = 35.5 ± 3.5 at Γ = 0.1 meV, −3 ± 23 at 1 µeV; docs/sweep.md, "Session 13").
+    changes it (Cr: b = 35.5 ± 3.5 at Γ = 0.1 meV, −5.8 ± 1.3 at 1 µeV; docs/sweep.md, "Sessions 13, 14").
+    ``alternatives`` fits the same points to a·A, b·√A and a·A + c·A ln(1/A) with their χ²: a form
+    whose χ² is far above its dof is rejected by the points; two that both fit are not told apart.
 
     scales : A (dimensionless); eq4, conserved : σ^z_xy spin per scale, (ħ/e) S/cm; err_* : their
     error estimates (None read as 0), summed as the weight's error (an upper bound: both routes use
     the same k-points). Returns None with fewer than 3 scales ≤ max_scale, else dict(a, b, stderr
-    {a, b} from the weights, chi2, dof, n_points, max_scale, form).
+    {a, b} from the weights, chi2, dof, n_points, max_scale, form, alternatives {form: {coefficients,
+    stderr, chi2, dof}}).
     """
     A = np.asarray(scales, float)
     use = np.flatnonzero(A <= max_scale)
@@ -788,12 +810,16 @@ def sqrt_term_fit(scales, eq4, conserved, err_eq4, err_conserved, max_scale=SMAL
     y = np.array([eq4[i] - conserved[i] for i in use], float)
     e = np.array([(err_eq4[i] or 0.0) + (err_conserved[i] or 0.0) for i in use], float)
     w = 1.0 / np.maximum(e, 1e-12 + 1e-6 * np.abs(y))   # an unchecked (0) error must not get infinite weight
-    X = np.column_stack([A[use], np.sqrt(A[use])]) * w[:, None]
-    coef, *_ = np.linalg.lstsq(X, y * w, rcond=None)
-    sa, sb = np.sqrt(np.diag(np.linalg.inv(X.T @ X)))
-    return {"form": "sigma_eq4 - sigma_conserved = a*A + b*sqrt(A) (spin)", "a": float(coef[0]), "b": float(coef[1]),
-            "stderr": {"a": float(sa), "b": float(sb)}, "chi2": float(np.sum((X @ coef - y * w) ** 2)),
-            "dof": int(len(use) - 2), "n_points": int(len(use)), "max_scale": float(max_scale)}
+    (a, b), (sa, sb), chi2 = _weighted_fit([A[use], np.sqrt(A[use])], y, w)
+    alternatives = {}
+    for form, cols in SQRT_TERM_ALTERNATIVES.items():
+        c, se, x2 = _weighted_fit(cols(A[use]), y, w)
+        alternatives[form] = {"coefficients": [float(v) for v in c], "stderr": [float(v) for v in se],
+                              "chi2": x2, "dof": int(len(use) - len(c))}
+    return {"form": "sigma_eq4 - sigma_conserved = a*A + b*sqrt(A) (spin)", "a": float(a), "b": float(b),
+            "stderr": {"a": float(sa), "b": float(sb)}, "chi2": chi2,
+            "dof": int(len(use) - 2), "n_points": int(len(use)), "max_scale": float(max_scale),
+            "alternatives": alternatives}
 
 
 def sqrt_term(methods, quantities, scales, sigma, err):

@@ -189,5 +189,9 @@ def print_table(d, file):
         print(f"  Eq. (4) - conserved spin = a*A + b*sqrt(A) over A <= {st['max_scale']:g} ({st['n_points']} scales): "
               f"a = {st['a']:.4g} +- {st['stderr']['a']:.2g}, b = {st['b']:.4g} +- {st['stderr']['b']:.2g} (hbar/e) S/cm, "
               f"chi2 {st['chi2']:.3g} for {st['dof']} dof (b: the sqrt(A) part, e.g. an orbital triplet at a TRIM; it depends on degen_tol, docs/sweep.md)", file=file)
+        alt = st.get("alternatives") or {}
+        if alt:
+            print("    same points, other forms (chi2 / dof): " + "; ".join(
+                f"{form}: {v['chi2']:.3g} / {v['dof']}" for form, v in alt.items()), file=file)
     print("  * not converged (error estimate above rtol·|sigma|" +
           (", no check with --refine off)" if d["refine"] == "off" else ")"), file=file)
