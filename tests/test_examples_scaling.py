@@ -94,4 +94,5 @@ def test_sqrt_term_fit_recovers_a_root_A_part(capsys):
     alt = sqrt_term(d["methods"], d["quantities"], A, d["sigma"], d["error_estimate"])["alternatives"]
     assert alt["a*A + c*A*ln(1/A)"]["coefficients"] == pytest.approx([-50.0, 7.0]) and alt["a*A"]["chi2"] > 10
     assert sqrt_term_fit(A[2:], [1.0] * 3, [0.0] * 3, [0.1] * 3, [0.1] * 3) is None     # 2 scales ≤ 0.1
+    assert sqrt_term_fit([0.01, 0.01, 0.03], [1.0] * 3, [0.0] * 3, [0.1] * 3, [0.1] * 3) is None  # 2 distinct
     assert sqrt_term(["eq4", "conventional"], ["spin"], A, d["sigma"], d["error_estimate"]) is None

@@ -70,7 +70,7 @@ SWEEP_UNITS = {
     "mu_per_scale": "eV, [iscale][imu]", "kT": "eV", "degen_tol": "eV",
     "exponents": "d ln|sigma| / d ln A (local: between neighbouring scales; global: least-squares slope)",
     "sqrt_term": "fit of sigma_eq4 - sigma_conserved (spin) = a*A + b*sqrt(A) over A <= max_scale: a, b and "
-                 "their stderr in (hbar/e) S/cm, chi2 with the error estimates as weights (null: < 3 scales); "
+                 "their stderr in (hbar/e) S/cm, chi2 with the error estimates as weights (null: < 3 distinct scales); "
                  "alternatives[form]: coefficients and stderr in (hbar/e) S/cm, chi2, dof of a*A, b*sqrt(A), "
                  "a*A + c*A*ln(1/A) on the same points",
     "gap_split": "(hbar/e) S/cm: part of sigma from states whose gap to the nearest other group is < delta",
@@ -799,13 +799,13 @@ def sqrt_term_fit(scales, eq4, conserved, err_eq4, err_conserved, max_scale=SMAL
 
     scales : A (dimensionless); eq4, conserved : σ^z_xy spin per scale, (ħ/e) S/cm; err_* : their
     error estimates (None read as 0), summed as the weight's error (an upper bound: both routes use
-    the same k-points). Returns None with fewer than 3 scales ≤ max_scale, else dict(a, b, stderr
+    the same k-points). Returns None with fewer than 3 distinct scales ≤ max_scale, else dict(a, b, stderr
     {a, b} from the weights, chi2, dof, n_points, max_scale, form, alternatives {form: {coefficients,
     stderr, chi2, dof}}).
     """
     A = np.asarray(scales, float)
     use = np.flatnonzero(A <= max_scale)
-    if len(use) < 3:
+    if len(np.unique(A[use])) < 3:      # repeated scales (allowed on the command line) do not pin two terms
         return None
     y = np.array([eq4[i] - conserved[i] for i in use], float)
     e = np.array([(err_eq4[i] or 0.0) + (err_conserved[i] or 0.0) for i in use], float)
