@@ -30,7 +30,8 @@ def expo(g):
 
 def report(path):
     d = json.load(open(path))
-    from wannorb.sweep import SMALL_A, global_exponent, integration_summary
+    from wannorb.scaling import SMALL_A, global_exponent
+    from wannorb.sweep import integration_summary
     for m in d["methods"]:            # files written before the small-A fit existed
         for q in d["quantities"]:
             e = d["exponents"][m][q]
@@ -78,7 +79,7 @@ def report(path):
     print("|---|" + "---|" * len(cols))
     for g in p["gap_split"]:
         print(f"| {g['delta_eV']:g} | " + " | ".join(f"{g['sigma_below'][m][q]:.4g}" for m, q in cols) + " |")
-    print(f"| total | " + " | ".join(f"{d['sigma'][m][q][0]:.4g}" for m, q in cols) + " |")
+    print("| total | " + " | ".join(f"{d['sigma'][m][q][0]:.4g}" for m, q in cols) + " |")
     print()
     if {"eq4", "conserved"} <= set(d["methods"]) and all("gap_split" in p for p in d["points"]):
         deltas = [g["delta_eV"] for g in d["points"][0]["gap_split"]]
@@ -107,9 +108,9 @@ def report(path):
 
 
 def two_term_fit(d):
-    """Print the sweep's ``sqrt_term`` (:func:`wannorb.sweep.sqrt_term_fit`; recomputed for files
+    """Print the sweep's ``sqrt_term`` (:func:`wannorb.scaling.sqrt_term_fit`; recomputed for files
     written before it existed)."""
-    from wannorb.sweep import sqrt_term
+    from wannorb.scaling import sqrt_term
     st = sqrt_term(d["methods"], d["quantities"], d["soc_scales"], d["sigma"], d["error_estimate"])
     if st is None:
         return

@@ -64,9 +64,9 @@ def test_kz_profile_runs_and_writes_windows(tmp_path, monkeypatch, capsys):
 
 
 def test_sqrt_term_fit_recovers_a_root_A_part(capsys):
-    """The sweep's Eq. (4) − conserved SHE fit a·A + b·√A (wannorb.sweep.sqrt_term_fit, printed by
+    """The sweep's Eq. (4) − conserved SHE fit a·A + b·√A (wannorb.scaling.sqrt_term_fit, printed by
     sweep_report): exact on synthetic data, b ≈ 0 for a first-order difference, only A ≤ 0.1 used."""
-    from wannorb.sweep import sqrt_term, sqrt_term_fit
+    from wannorb.scaling import sqrt_term, sqrt_term_fit
     ns = runpy.run_path(str(ROOT / "examples" / "sweep_report.py"))
     A = [0.003, 0.01, 0.03, 0.1, 1.0]
     cons = [-300.0 * a for a in A]

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from wannorb import api, sweep
+from wannorb import api, scaling, sweep
 from wannorb.cli import main
 from wannorb.hall import eigenvalues_on_mesh
 from wannorb.kmesh import UniformMesh
@@ -91,12 +91,12 @@ def test_exact_exponents_on_separated_model(ising):
 
 def test_exponent_fits():
     A = [0.01, 0.03, 0.1, 0.3]
-    g = sweep.global_exponent(A, [5 * a ** 2 for a in A])
+    g = scaling.global_exponent(A, [5 * a ** 2 for a in A])
     assert g["value"] == pytest.approx(2.0, abs=1e-12) and g["stderr"] == pytest.approx(0.0, abs=1e-10)
-    assert sweep.local_exponents(A, [-3 * a for a in A]) == pytest.approx([1.0, 1.0, 1.0])
-    noisy = sweep.global_exponent(A, [a * (1 + 0.1 * (-1) ** i) for i, a in enumerate(A)])
+    assert scaling.local_exponents(A, [-3 * a for a in A]) == pytest.approx([1.0, 1.0, 1.0])
+    noisy = scaling.global_exponent(A, [a * (1 + 0.1 * (-1) ** i) for i, a in enumerate(A)])
     assert noisy["stderr"] > 0
-    assert sweep.global_exponent(A[:2], [1, 2])["stderr"] is None
+    assert scaling.global_exponent(A[:2], [1, 2])["stderr"] is None
 
 
 def test_cli_json_contract_and_plot(tmp_path):
