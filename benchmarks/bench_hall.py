@@ -72,7 +72,6 @@ def time_wannorb(model, mu, nk, repeat, symmetry=False, runner=None):
 
 
 def time_floor(model, nk, repeat):
-    from wannorb import bloch
     from wannorb.kmesh import UniformMesh
     from wannorb.kmesh import chunk_points_limit
     n = nk ** 3

@@ -24,7 +24,7 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_
 
 import numpy as np  # noqa: E402
 
-from wannorb import api, bloch, nodal, planequad as pq  # noqa: E402
+from wannorb import api, bloch, planequad as pq, spinless  # noqa: E402
 from wannorb.hall import operator_stack  # noqa: E402
 from wannorb.kernels.hall import allocate_component_outputs, allocate_outputs, hall_component, hall_integrands  # noqa: E402
 
@@ -57,7 +57,7 @@ def main():
           f" {'component':>10} {'plain/paired':>13} {'direct/paired':>14} {'kernel/component':>17}   (ms per k-point)")
     for name in a.systems.split(","):
         m = api.load_system(name)
-        P = nodal.slicing_geometry(m.lattice)["periods"]
+        P = spinless.slicing_geometry(m.lattice)["periods"]
         HR = m.H0 + 0.1 * m.Hsoc
         kz = 0.3
         f = pq.fold(m.R_cart, HR, P, kz)

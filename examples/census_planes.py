@@ -170,7 +170,7 @@ def report(out, plot):
             ax.plot(kz, r["density"], "s--", ms=4, label=f"planes A = {r['A']:g}, Γ = {r['degen_tol']:g} eV: {r['sigma']:.0f}")
         ax.axhline(0, color="0.7", lw=0.8)
         ax.set_xlabel("k_z (1/Å)")
-        ax.set_ylabel(f"Eq. (4) OHE density per k_z [(ħ/e) S/cm·Å]")
+        ax.set_ylabel("Eq. (4) OHE density per k_z [(ħ/e) S/cm·Å]")
         ax.set_title(f"{out['system']}: census planes, σ in (ħ/e) S/cm")
         ax.legend(fontsize=8)
         fig.tight_layout()

@@ -34,7 +34,7 @@ def box_sum(system, A, k0, L, n, mu, kT, tol, comp, Xops, midx):
     from wannorb import bloch, planequad as pq
     from wannorb.hall import fermi_dirac
     from wannorb.kernels.hall import allocate_component_outputs, hall_component
-    from wannorb.nodal import slicing_geometry
+    from wannorb.spinless import slicing_geometry
     P = slicing_geometry(system.lattice)["periods"]
     HR = system.H0 + A * system.Hsoc
     L = np.asarray(L, float)

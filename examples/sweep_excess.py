@@ -45,7 +45,7 @@ def main():
         last = vals[-1]
         print(f"| {s:g} | " + " | ".join("n/a" if v is None else f"{v:.1f}" for v in vals)
               + f" | {'' if j == 0 or last is None else f'{last / s**2:.4g}'} | {loc} |")
-    print(f"plateau sigma(A0) on the meshes: " + ", ".join(
+    print("plateau sigma(A0) on the meshes: " + ", ".join(
         f"{h['nk'][0]}³: {h['sigma'][m][q]:.1f}" for h in d["points"][0]["history"]))
 
 

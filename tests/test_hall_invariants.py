@@ -1,6 +1,5 @@
 """Laws the integrands must obey, at random k-points (kernel and numpy reference)."""
 import numpy as np
-import pytest
 
 from wannorb import bloch, reference
 from wannorb.operators import degenerate_groups

@@ -1,6 +1,5 @@
 """Mesh integrals: independent routes (wannierberri, numpy reference), symmetry, limits."""
 import numpy as np
-import pytest
 
 from wannorb import api, bloch, reference
 from wannorb.hall import fermi_dirac, operator_stack, prefactor

@@ -11,7 +11,7 @@ pcubic against wannorb's own full-zone sum at A = 0.1 on 128³ twin meshes (a cr
 import numpy as np
 import pytest
 
-from wannorb import api, bloch, nodal
+from wannorb import api, bloch, nodal, spinless
 from wannorb.errors import InputError
 from wannorb.hall import CONDUCTANCE_QUANTUM
 from wannorb.model import TBModel
@@ -71,7 +71,7 @@ def synthetic_bcc(seed=3):
     (1.96 * np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]), 4 * np.pi / 3.92, 2, 1),           # fcc Pt
 ])
 def test_slicing_geometry(lat, P, copies, images):
-    g = nodal.slicing_geometry(lat)
+    g = spinless.slicing_geometry(lat)
     assert np.allclose(g["periods"], P)
     assert g["n_copies"] == pytest.approx(copies)
     assert g["images_per_class"] == images
@@ -81,39 +81,39 @@ def test_slicing_geometry(lat, P, copies, images):
 def test_incommensurate_lattice_is_refused():
     lat = np.array([[1.0, 0, 0], [np.cos(1.0), np.sin(1.0), 0], [0, 0, 1.0]])
     with pytest.raises(InputError):
-        nodal.axis_periods(lat)
+        spinless.axis_periods(lat)
 
 
 def test_bloch_sums_match_hk_direct_and_the_plane_fft():
     m = synthetic_bcc()
-    prep = nodal.prepare(m)
+    prep = spinless.prepare(m)
     assert list(prep.up) == [0, 1, 2, 3] and list(prep.dn) == [4, 5, 6, 7]    # read from model.spin
     k = np.random.default_rng(0).normal(size=(7, 3))
     for A in (0.0, 0.3):
-        (H, dH), = nodal.full_hk(k, prep, [A], "exact")
+        (H, dH), = spinless.full_hk(k, prep, [A], "exact")
         H2, dH2 = bloch.hk_direct(k, m.R_cart, m.hamiltonian_R(A), m.centres)
         assert np.abs(H - H2).max() < 1e-12
         assert np.abs(dH[:, :2] - dH2[:, :2]).max() < 1e-12
     # Taylor spin-orbit term: exact at k0, first order around it
     k0 = k[0]
     q = 1e-3 * np.array([[1.0, 0.5, 0.0]])
-    (Ht, _), = nodal.full_hk(k0 + q, prep, [1.0], "taylor", k0=k0)
-    (He, _), = nodal.full_hk(k0 + q, prep, [1.0], "exact")
+    (Ht, _), = spinless.full_hk(k0 + q, prep, [1.0], "taylor", k0=k0)
+    (He, _), = spinless.full_hk(k0 + q, prep, [1.0], "exact")
     assert np.abs(Ht - He).max() < 1e-5
-    geom = nodal.slicing_geometry(m.lattice)
+    geom = spinless.slicing_geometry(m.lattice)
     G, kz = 8, 0.37
-    E = nodal.plane_energies(prep, geom["periods"], kz, G)
+    E = spinless.plane_energies(prep, geom["periods"], kz, G)
     ij = np.array([(1, 2), (5, 7), (0, 0)])
     pts = np.column_stack([ij * geom["periods"][:2] / G, np.full(3, kz)])
-    assert np.allclose(E[ij[:, 0], ij[:, 1]], nodal.spinless_energies(pts, prep), atol=1e-10)
+    assert np.allclose(E[ij[:, 0], ij[:, 1]], spinless.spinless_energies(pts, prep), atol=1e-10)
 
 
 def test_plane_sea_integral_is_the_kernel_summed_over_the_plane():
     """The finite-A plane integral (FFT-built H, ∂H) equals wannorb's kernel on hk_direct's H(k) at
     every grid point, on a model with the spins listed blockwise and an off-centre site."""
     m = synthetic_bcc()
-    prep = nodal.prepare(m)
-    geom = nodal.slicing_geometry(m.lattice)
+    prep = spinless.prepare(m)
+    geom = spinless.slicing_geometry(m.lattice)
     P = np.asarray(geom["periods"])
     G, kz, A, mu = 12, 0.41, 0.7, 0.2
     I, mp = nodal.plane_sea_integral(prep, P, kz, G, A, mu, 0.05, 1e-5, area_cell=geom["area_2d"],
@@ -122,7 +122,7 @@ def test_plane_sea_integral_is_the_kernel_summed_over_the_plane():
     k = np.column_stack([(ii.ravel() + 0.25) * P[0] / G, (jj.ravel() + 0.5) * P[1] / G, np.full(G * G, kz)])
     H, dH = bloch.hk_direct(k, m.R_cart, m.hamiltonian_R(A), m.centres)
     dH[:, 2] = 0.0
-    val, _ = nodal.orbital_hall_integrand(k, H, dH, prep, mu, 0.05, 1e-5)
+    val, _ = spinless.orbital_hall_integrand(k, H, dH, prep, mu, 0.05, 1e-5)
     dA = P[0] * P[1] / G ** 2
     assert np.abs(mp.ravel() - val * dA).max() < 1e-9 * max(1.0, np.abs(val * dA).max())
     n_cells = P[0] * P[1] / geom["area_2d"]
@@ -135,8 +135,8 @@ def test_plane_sea_integrals_of_the_two_line_model_add_up_to_the_line_constant()
     A = 0.1 (clean: tolerance far below the gap λA), summed over k_z planes, gives (e²/ħ)/(π a) for
     the two-line model, and each plane carries the same share (the lines run along k_z)."""
     m = pcubic(ez=10.0)
-    prep = nodal.prepare(m)
-    geom = nodal.slicing_geometry(m.lattice)
+    prep = spinless.prepare(m)
+    geom = spinless.slicing_geometry(m.lattice)
     P = np.asarray(geom["periods"])
     n_planes = 4
     kz = (np.arange(n_planes) + 0.5) * geom["g_z"] / n_planes
@@ -153,8 +153,8 @@ def test_adaptive_plane_integral_resolves_a_narrow_spin_orbit_tube():
     sum is off by a factor, the gap-driven refinement brings every plane to the line constant; with
     no refinement it is the FFT-built uniform sum (two independent constructions of H(k))."""
     m = pcubic(ez=10.0)
-    prep = nodal.prepare(m)
-    geom = nodal.slicing_geometry(m.lattice)
+    prep = spinless.prepare(m)
+    geom = spinless.slicing_geometry(m.lattice)
     P = np.asarray(geom["periods"])
     per_plane = LINE / m.params["a"] / (nodal.PREFACTOR * geom["g_z"])     # I(k_z) of the exact σ
     r = nodal.plane_sea_adaptive(prep, P, 0.3, 32, 0.01, 0.0, 0.0, 1e-6, area_cell=geom["area_2d"], levels=8)
@@ -174,8 +174,8 @@ def test_symmetry_reduced_plane_integral_equals_the_full_box(system, mu):
     whole box, at a fraction of the points."""
     m = pcubic() if system == "pcubic" else api.load_system(system)
     mu = m.fermi_energy if mu is None else mu
-    prep = nodal.prepare(m)
-    geom = nodal.slicing_geometry(m.lattice)
+    prep = spinless.prepare(m)
+    geom = spinless.slicing_geometry(m.lattice)
     P = np.asarray(geom["periods"])
     ops, _, _ = nodal.plane_operations(m)
     reps, weight, used = nodal.grid_cell_orbits(m.lattice, P, 16, ops)
@@ -194,7 +194,7 @@ def test_spin_mixing_h0_is_refused():
     H0[0, 0, 1] = H0[0, 1, 0] = 0.1
     bad = TBModel(**{**{f: getattr(m, f) for f in m.__dataclass_fields__}, "H0": H0})
     with pytest.raises(InputError):
-        nodal.prepare(bad)
+        spinless.prepare(bad)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,8 +203,8 @@ def test_spin_mixing_h0_is_refused():
 
 def test_refinement_finds_the_two_lines_and_their_windings():
     m = pcubic(ez=10.0)
-    prep = nodal.prepare(m)
-    geom = nodal.slicing_geometry(m.lattice)
+    prep = spinless.prepare(m)
+    geom = spinless.slicing_geometry(m.lattice)
     kz = 0.3
     def where(found):      # positions in units of π/a, modulo the reciprocal lattice
         return sorted((tuple(np.round(np.mod(c["k"][:2] / (np.pi / 2.5) + 1e-3, 2.0) - 1e-3, 4)), c["n"])
@@ -227,12 +227,12 @@ def test_berry_phase_parity_marks_the_linear_nodes():
     """Crystal-field pcubic: every W = ±1 node is a π flux for both of its bands, so the plaquette
     holding it has odd parity for its pair; the census's nodes agree with the parities everywhere."""
     m = generic_pcubic()
-    prep = nodal.prepare(m)
-    geom = nodal.slicing_geometry(m.lattice)
+    prep = spinless.prepare(m)
+    geom = spinless.slicing_geometry(m.lattice)
     kz, G = 0.9, 24
     found = nodal.find_piercings(prep, geom, kz, G)
     assert found["parity_mismatch"] == 0 and len(found["nodes"]) >= 4
-    _, U = np.linalg.eigh(nodal.plane_hamiltonians(prep, geom["periods"], kz, G, nodal.GRID_OFFSET))
+    _, U = np.linalg.eigh(spinless.plane_hamiltonians(prep, geom["periods"], kz, G, nodal.GRID_OFFSET))
     par, rel = nodal.plaquette_parities(U)
     checked = 0
     for nd in found["nodes"]:
@@ -247,7 +247,7 @@ def test_berry_phase_parity_marks_the_linear_nodes():
 
 def test_disk_integral_is_independent_of_A_and_radius_and_equals_the_topological_value():
     m = pcubic(ez=10.0)
-    prep = nodal.prepare(m)
+    prep = spinless.prepare(m)
     k0 = np.array([np.pi / 2.5, np.pi / 2.5, 0.3])            # the (π, π) line, below μ = 0
     vals = [nodal.disk_integral_at(prep, k0, 0, 0.0, 0.0, r, soc_gap=g)["C"] for r in (0.1, 0.2) for g in (5e-4, 2e-4)]
     assert np.allclose(vals, 4 * np.pi, rtol=2e-3), vals      # −2πWℓ = 4π, whatever A and the radius

@@ -123,9 +123,9 @@ def test_cli_planes_json_and_errors(tmp_path, capsys):
 def test_folded_plane_hamiltonian_is_the_direct_bloch_sum(name):
     """The ±p-paired, upper-triangle fold (and the plain sum it falls back to) give H(k) and all
     three ∂H(k) of the direct Bloch sum on a plane, Wannier-centre phases included (Ti: two sites)."""
-    from wannorb import bloch, nodal
+    from wannorb import bloch, spinless
     m = api.load_system(name)
-    P = nodal.slicing_geometry(m.lattice)["periods"]
+    P = spinless.slicing_geometry(m.lattice)["periods"]
     HR = m.H0 + 0.37 * m.Hsoc
     kz = 0.2345
     kxy = np.random.default_rng(3).random((7, 2)) * P[:2]

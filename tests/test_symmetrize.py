@@ -8,7 +8,6 @@ import pytest
 
 pytest.importorskip("spglib")
 from workflows import symmetrize as S  # noqa: E402
-from workflows import tb  # noqa: E402
 
 ORBITALS = [{"site": a, "l": l, "m": m} for a in (0, 1)
             for l, ms in ((0, ["s"]), (1, ["pz", "px", "py"])) for m in ms]

@@ -9,7 +9,7 @@ left is a 1D integral whose features have width ~ λAℓ/(v sinθ): a midpoint r
 intervals are split in three (the old plane is the middle one of the new three, so it is reused)
 where the result moved.
 
-Geometry (:func:`wannorb.nodal.slicing_geometry`): the box [0,P_x)×[0,P_y) holds m = P_x P_y / a₂
+Geometry (:func:`wannorb.spinless.slicing_geometry`): the box [0,P_x)×[0,P_y) holds m = P_x P_y / a₂
 in-plane cells (a₂ the area of one), k_z runs over one period g_z, the zone volume is a₂·g_z, so
 
     σ = PREFACTOR Σ_planes Δk_z I(k_z),   I(k_z) = (1/m) ∫_box dk_x dk_y Σ_n f(ε_n − μ) Ω_n(k),

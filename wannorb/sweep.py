@@ -408,7 +408,7 @@ def _integrate_plan(system, scales, mus_list, nk, shift, common, symmetry, runne
 def _planes_settings(system, planes, comp, symmetry):
     """Settings of refine='planes': PLANES_DEFAULTS updated by ``planes``, the slicing geometry, the
     plane operations that leave the component invariant and the base-cell orbits of both grids."""
-    from . import nodal, planequad as pq
+    from . import nodal, planequad as pq, spinless
     pl = dict(PLANES_DEFAULTS, **(planes or {}))
     unknown = set(pl) - set(PLANES_DEFAULTS)
     if unknown:
@@ -425,7 +425,7 @@ def _planes_settings(system, planes, comp, symmetry):
         raise InputError(f"--plane-grid must be an even number >= 4 (its half is the in-plane check), got {pl['grid']}")
     if pl["kz_rounds"] < 1 or pl["levels"] < 0 or not pl["velocity"] > 0:
         raise InputError("--kz-rounds must be >= 1, --plane-levels >= 0 and --plane-velocity > 0")
-    geom = nodal.slicing_geometry(system.lattice)
+    geom = spinless.slicing_geometry(system.lattice)
     if symmetry:
         ops, tr, pg = nodal.plane_operations(system)
         ops = pq.component_operations(ops, comp)
@@ -491,7 +491,7 @@ def plane_profile(system, soc_scale, kzs, mu=None, kT=0.05, degen_tol=DEGEN_TOL_
     sweep plane at the same k_z.
 
     soc_scale : A (H = H0 + A Hsoc); kzs : k_z values in Å⁻¹ along the slicing axis
-    (``wannorb.nodal.slicing_geometry``); mu : eV, default the data's E_F.
+    (``wannorb.spinless.slicing_geometry``); mu : eV, default the data's E_F.
 
     Returns dict: kz_invA, g_z_invA, density[method][quantity] (list over kzs, (ħ/e) S/cm·Å),
     unresolved (same layout), n_points, capped, mu, and the settings.
