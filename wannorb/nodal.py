@@ -688,6 +688,108 @@ def class_orbits(classes, ops, lattice, tol=1e-5):
 # the census
 # ----------------------------------------------------------------------------------------------
 
+def _orbit_record(prep, geom, j, kz, classes, orb, allk, mu, kT, r_max, loop_fraction, warn):
+    """The census record of one orbit of piercing classes on plane j (k_z Å⁻¹): where it is, its disk
+    radius (Å⁻¹: ≤ r_max and 0.45 × the distance to the nearest other node ``allk`` (m, 2)), its
+    occupation, winding W, |ℓ_z| and analytic C_topo = −2π W |ℓ_z| f(E0 − μ) (docstring, step 5).
+    Appends what looks wrong (incomplete orbit, a third band at the node) to ``warn``."""
+    c = classes[orb["members"][0]]
+    if len(orb["members"]) != orb["expected"]:
+        warn.append(f"plane {j}: orbit of the node of bands {c['n']},{c['n'] + 1} at "
+                    f"{np.round(c['k'], 4).tolist()} has {len(orb['members'])} of {orb['expected']} members")
+    d = torus_distance(allk, c["k"][:2], geom["periods"])
+    d = d[d > 1e-6]
+    d_nb = float(d.min()) if len(d) else np.inf
+    r_disk = min(r_max, 0.45 * d_nb)
+    occ = float(fermi_dirac(c["E0"], mu, kT))
+    rec = dict(kz_index=int(j), kz=float(kz), k=[float(x) for x in c["k"]], n=c["n"], E0=c["E0"],
+               E0_minus_mu=c["E0"] - mu, weight=orb["expected"], found=len(orb["members"]),
+               images=[classes[i]["images"] for i in orb["members"]],
+               images_expected=geom["images_per_class"], gap_other_k0=c["gap_other"],
+               d_neighbour=d_nb, r_disk=float(r_disk), occupation=occ)
+    rho = loop_fraction * r_disk
+    for _ in range(4):          # shrink the loop until the pair's subspace is kept
+        wd = winding(prep, c["k"], c["n"], rho)
+        if wd["min_weight"] > 0.99:
+            break
+        rho /= 4
+    rec["loop_radius"] = float(rho)
+    rec.update(W=wd["W"], W_raw=wd["W_raw"], ell=wd["ell"], loop_weight=wd["min_weight"],
+               off_axis=wd["off_axis"])
+    rec["C_topo"] = float(-2 * np.pi * wd["W"] * wd["ell"] * occ)
+    if c["gap_other"] < 1e-4:
+        warn.append(f"plane {j}: node of bands {c['n']},{c['n'] + 1} at {rec['k']} touches a third band")
+    return rec
+
+
+def _plane_sea_check(prep, geom, kz, plane_check, mu, kT, ops):
+    """The census's plane check on one plane (``census`` docstring, ``plane_check``): per A the
+    whole-plane I(k_z) on the base grid G and on G/2 ([[I_G, I_G/2], ...], dimensionless) and per A
+    a dict of their point counts, refined cells, unresolved bounds, caps and levels."""
+    Gp = int(plane_check["grid"])
+    runs = [[plane_sea_adaptive(prep, geom["periods"], kz, g, A, mu, kT, plane_check["degen_tol"],
+                                area_cell=geom["area_2d"], levels=plane_check.get("levels", 8),
+                                velocity=plane_check.get("velocity", 10.0),
+                                max_points=plane_check.get("max_points", 4_000_000), ops=ops)
+             for g in (Gp, Gp // 2)] for A in plane_check["soc_scales"]]
+    sea = [[r["I"] for r in pair] for pair in runs]
+    info = [dict(soc_scale=float(A), **{f"{key}{tag}": r[key] for r, tag in zip(pair, ("", "_half_grid"))
+                                        for key in ("n_points", "n_refined", "unresolved", "capped", "by_level")})
+            for A, pair in zip(plane_check["soc_scales"], runs)]
+    return sea, info
+
+
+def _census_checks(pierc, scale):
+    """Aggregate checks of the census's piercing records; ``scale`` = PREFACTOR Δk_z × (2 with
+    time-reversal folding) turns Σ weight·C into (ħ/e) S/cm."""
+    integ = [p for p in pierc if p["integrated"]]
+    bad = [p for p in integ if p["flags"]]
+
+    def total(key, recs=integ):
+        return scale * float(sum(p["weight"] * p[key] for p in recs))
+
+    def failed(key, rel, ref):
+        return sum(1 for p in integ if abs(p[key] - p["C"]) > rel * max(1.0, abs(p[ref])))
+
+    return dict(
+        n_orbits=len(pierc), n_integrated=len(integ),
+        prediction_hybrid=scale * float(sum(p["weight"] * (p["C_topo"] if p["flags"] else p["C"]) for p in integ)),
+        flagged_contribution=total("C", bad), flagged_contribution_topo=total("C_topo", bad),
+        prediction_disks=total("C"),
+        prediction_half_A=total("C_half_A"), prediction_half_r=total("C_half_r"),
+        prediction_extrap=total("C_extrap"),
+        prediction_half_angles=total("C_half_angles") if all(np.isfinite(p["C_half_angles"]) for p in integ) else None,
+        max_abs_dC_half_A=max([abs(p["C_half_A"] - p["C"]) for p in integ], default=0.0),
+        max_abs_dC_half_r=max([abs(p["C_half_r"] - p["C"]) for p in integ], default=0.0),
+        n_flagged=len(bad),
+        n_topo_mismatch=failed("C_topo", 0.02, "C_topo"),
+        n_A_check_failed=failed("C_half_A", 0.01, "C"),
+        n_r_check_failed=failed("C_half_r", 0.01, "C"),
+        n_orbit_incomplete=sum(1 for p in pierc if p["found"] != p["weight"]),
+        n_images_mismatch=sum(1 for p in pierc if any(i != p["images_expected"] for i in p["images"])),
+        disk_vs_topo_on_integrated=scale * float(sum(p["weight"] * (p["C"] - p["C_topo"]) for p in integ)),
+    )
+
+
+def _plane_check_summary(plane_check, plane_info, sea, scale, fold):
+    """The census's ``plane_check`` output from the per-plane runs: sea (nA, 2, n_planes) the plane
+    integrals on G and G/2, ``scale`` = PREFACTOR Δk_z; σ in (ħ/e) S/cm."""
+    Gp = int(plane_check["grid"])
+    scales = plane_check["soc_scales"]
+    return dict(soc_scales=[float(A) for A in scales], grid=Gp, grid_half=Gp // 2,
+                degen_tol=float(plane_check["degen_tol"]), levels=int(plane_check.get("levels", 8)),
+                velocity=float(plane_check.get("velocity", 10.0)),
+                unresolved_total={f"{A:g}": scale * fold * float(sum(info["plane_check"][i]["unresolved"]
+                                                                     for info in plane_info))
+                                  for i, A in enumerate(scales)},
+                capped_planes=sorted({info["kz_index"] for info in plane_info
+                                      for c in info["plane_check"] if c["capped"] or c["capped_half_grid"]}),
+                plane_sum={f"{A:g}": sea[i, 0].tolist() for i, A in enumerate(scales)},
+                plane_sum_half_grid={f"{A:g}": sea[i, 1].tolist() for i, A in enumerate(scales)},
+                sigma={f"{A:g}": scale * float(sea[i, 0].sum()) for i, A in enumerate(scales)},
+                sigma_half_grid={f"{A:g}": scale * float(sea[i, 1].sum()) for i, A in enumerate(scales)})
+
+
 def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_EV, node_tol=NODE_TOL_EV,
            time_reversal=True, symmetry=True, soc_mode="taylor", n_angles=16, max_angles=256, gl_order=4,
            occupation_cut=1e-7, margin=5e-3, loop_fraction=0.02, disk_stride=1, parity_check=True,
@@ -783,38 +885,14 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
         allk = np.array([nd["k"][:2] for nd in found["nodes"]]).reshape(-1, 2)
         classes = found["classes"]
         for orb in class_orbits(classes, ops, prep.lattice, tol=found["merge_tol"]):
-            c = classes[orb["members"][0]]
-            if len(orb["members"]) != orb["expected"]:
-                warn.append(f"plane {j}: orbit of the node of bands {c['n']},{c['n'] + 1} at "
-                            f"{np.round(c['k'], 4).tolist()} has {len(orb['members'])} of {orb['expected']} members")
-            d = torus_distance(allk, c["k"][:2], P)
-            d = d[d > 1e-6]
-            d_nb = float(d.min()) if len(d) else np.inf
-            r_disk = min(r_max, 0.45 * d_nb)
-            occ = float(fermi_dirac(c["E0"], mu, kT))
-            rec = dict(kz_index=int(j), kz=float(kz), k=[float(x) for x in c["k"]], n=c["n"], E0=c["E0"],
-                       E0_minus_mu=c["E0"] - mu, weight=orb["expected"], found=len(orb["members"]),
-                       images=[classes[i]["images"] for i in orb["members"]],
-                       images_expected=geom["images_per_class"], gap_other_k0=c["gap_other"],
-                       d_neighbour=d_nb, occupation=occ)
-            rho = loop_fraction * r_disk
-            for _ in range(4):          # shrink the loop until the pair's subspace is kept
-                wd = winding(prep, c["k"], c["n"], rho)
-                if wd["min_weight"] > 0.99:
-                    break
-                rho /= 4
-            rec["loop_radius"] = float(rho)
-            rec.update(W=wd["W"], W_raw=wd["W_raw"], ell=wd["ell"], loop_weight=wd["min_weight"],
-                       off_axis=wd["off_axis"])
-            rec["C_topo"] = float(-2 * np.pi * wd["W"] * wd["ell"] * occ)
-            if c["gap_other"] < 1e-4:
-                warn.append(f"plane {j}: node of bands {c['n']},{c['n'] + 1} at {rec['k']} touches a third band")
+            rec = _orbit_record(prep, geom, j, kz, classes, orb, allk, mu, kT, r_max, loop_fraction, warn)
             do_disk = disk_stride > 0 and j % disk_stride == 0
+            c = classes[orb["members"][0]]
             if float(fermi_dirac(c["E0"] - margin, mu, kT)) < occupation_cut or not do_disk:
                 rec.update(integrated=False, C=0.0 if do_disk else rec["C_topo"], disk_skipped=not do_disk)
             else:
                 t2 = time.time()
-                rec.update(disk_integral(prep, c["k"], c["n"], mu, kT, r_disk, degen_tol=degen_tol,
+                rec.update(disk_integral(prep, c["k"], c["n"], mu, kT, rec["r_disk"], degen_tol=degen_tol,
                                          n_angles=n_angles, max_angles=max_angles, gl_order=gl_order,
                                          soc_mode=soc_mode, gap_other=c["gap_other"]))
                 rec["integrated"] = True
@@ -824,16 +902,7 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
             recs.append(rec)
         if plane_check is not None:
             t3 = time.time()
-            Gp = int(plane_check["grid"])
-            runs = [[plane_sea_adaptive(prep, P, kz, g, A, mu, kT, plane_check["degen_tol"],
-                                        area_cell=geom["area_2d"], levels=plane_check.get("levels", 8),
-                                        velocity=plane_check.get("velocity", 10.0),
-                                        max_points=plane_check.get("max_points", 4_000_000), ops=ops)
-                     for g in (Gp, Gp // 2)] for A in plane_check["soc_scales"]]
-            info["sea"] = [[r["I"] for r in pair] for pair in runs]
-            info["plane_check"] = [dict(soc_scale=float(A), **{f"{key}{tag}": r[key] for r, tag in zip(pair, ("", "_half_grid"))
-                                                              for key in ("n_points", "n_refined", "unresolved", "capped", "by_level")})
-                                   for A, pair in zip(plane_check["soc_scales"], runs)]
+            info["sea"], info["plane_check"] = _plane_sea_check(prep, geom, kz, plane_check, mu, kT, ops)
             cst["plane_check"] = time.time() - t3
         info["time"] = time.time() - t1
         if found["parity_mismatch"]:
@@ -872,53 +941,11 @@ def census(model, mu, kT, n_planes=16, grid=64, r_max=None, degen_tol=DEGEN_TOL_
             plane_topo[n_planes - 1 - j] = plane_topo[j]
             plane_pred[n_planes - 1 - j] = plane_pred[j]
             sea[:, :, n_planes - 1 - j] = sea[:, :, j]
-    integ = [p for p in pierc if p["integrated"]]
     fold = 2.0 if time_reversal else 1.0
-
-    def total(key):
-        return PREFACTOR * dkz * fold * float(sum(p["weight"] * p[key] for p in integ))
-
-    bad = [p for p in integ if p["flags"]]
-    checks = dict(
-        n_orbits=len(pierc), n_integrated=len(integ),
-        prediction_hybrid=PREFACTOR * dkz * fold * float(sum(p["weight"] * (p["C_topo"] if p["flags"] else p["C"])
-                                                             for p in integ)),
-        flagged_contribution=PREFACTOR * dkz * fold * float(sum(p["weight"] * p["C"] for p in bad)),
-        flagged_contribution_topo=PREFACTOR * dkz * fold * float(sum(p["weight"] * p["C_topo"] for p in bad)),
-        prediction_disks=total("C"),
-        prediction_half_A=total("C_half_A"), prediction_half_r=total("C_half_r"),
-        prediction_extrap=total("C_extrap"),
-        prediction_half_angles=total("C_half_angles") if all(np.isfinite(p["C_half_angles"]) for p in integ) else None,
-        max_abs_dC_half_A=max([abs(p["C_half_A"] - p["C"]) for p in integ], default=0.0),
-        max_abs_dC_half_r=max([abs(p["C_half_r"] - p["C"]) for p in integ], default=0.0),
-        n_flagged=sum(1 for p in integ if p["flags"]),
-        n_topo_mismatch=sum(1 for p in integ if abs(p["C"] - p["C_topo"]) > 0.02 * max(1.0, abs(p["C_topo"]))),
-        n_A_check_failed=sum(1 for p in integ if abs(p["C_half_A"] - p["C"]) > 0.01 * max(1.0, abs(p["C"]))),
-        n_r_check_failed=sum(1 for p in integ if abs(p["C_half_r"] - p["C"]) > 0.01 * max(1.0, abs(p["C"]))),
-        n_orbit_incomplete=sum(1 for p in pierc if p["found"] != p["weight"]),
-        n_images_mismatch=sum(1 for p in pierc if any(i != p["images_expected"] for i in p["images"])),
-    )
+    checks = _census_checks(pierc, PREFACTOR * dkz * fold)
     cost["total"] = time.time() - t0
     topo = PREFACTOR * dkz * fold * float(sum(p["weight"] * p["C_topo"] for p in pierc))
-    checks["disk_vs_topo_on_integrated"] = PREFACTOR * dkz * fold * float(
-        sum(p["weight"] * (p["C"] - p["C_topo"]) for p in integ))
-    pc = None
-    if plane_check is not None:
-        Gp = int(plane_check["grid"])
-        pc = dict(soc_scales=[float(A) for A in plane_check["soc_scales"]], grid=Gp, grid_half=Gp // 2,
-                  degen_tol=float(plane_check["degen_tol"]), levels=int(plane_check.get("levels", 8)),
-                  velocity=float(plane_check.get("velocity", 10.0)),
-                  unresolved_total={f"{A:g}": PREFACTOR * dkz * (2.0 if time_reversal else 1.0) * float(sum(
-                      info["plane_check"][i]["unresolved"] for info in plane_info))
-                      for i, A in enumerate(plane_check["soc_scales"])},
-                  capped_planes=sorted({info["kz_index"] for info in plane_info
-                                        for c in info["plane_check"] if c["capped"] or c["capped_half_grid"]}),
-                  plane_sum={f"{A:g}": sea[i, 0].tolist() for i, A in enumerate(plane_check["soc_scales"])},
-                  plane_sum_half_grid={f"{A:g}": sea[i, 1].tolist() for i, A in enumerate(plane_check["soc_scales"])},
-                  sigma={f"{A:g}": PREFACTOR * dkz * float(sea[i, 0].sum())
-                         for i, A in enumerate(plane_check["soc_scales"])},
-                  sigma_half_grid={f"{A:g}": PREFACTOR * dkz * float(sea[i, 1].sum())
-                                   for i, A in enumerate(plane_check["soc_scales"])})
+    pc = None if plane_check is None else _plane_check_summary(plane_check, plane_info, sea, PREFACTOR * dkz, fold)
     return dict(
         prediction=checks["prediction_hybrid"] if disk_stride == 1 else topo,
         plane_check=pc,
