@@ -68,7 +68,9 @@ def main(argv=None):
                     help="a tube instead of a cube: along this axis the box has the fixed half-length "
                          "--line-half-length (for a degenerate line through k0)")
     ap.add_argument("--line-half-length", type=float, default=None, help="1/Å")
-    ap.add_argument("--n", type=int, default=64, help="points per axis (even)")
+    ap.add_argument("--n", default="64", metavar="N[,N2,...]",
+                    help="points per axis (even); one per size to keep the spacing fixed, so that nested "
+                         "cubes share their points and D(s2) - D(s1) is exactly the shell between them")
     ap.add_argument("--mu", type=float, default=None, help="eV (default: the data's E_F)")
     ap.add_argument("--kT", type=float, default=0.05, help="eV")
     ap.add_argument("--degen-tol", type=float, default=1e-4, help="eV")
@@ -85,10 +87,14 @@ def main(argv=None):
     try:
         scales = [float(v) for v in a.soc_scales.split(",")]
         sizes = [float(v) for v in a.sizes.split(",")]
+        ns = [int(v) for v in a.n.split(",")]
+        ns = ns * len(sizes) if len(ns) == 1 else ns
+        if len(ns) != len(sizes):
+            raise InputError(f"--n needs one value or one per size ({len(sizes)}), got {len(ns)}")
         k0 = np.array([float(v) for v in a.point.split(",")])
         if len(k0) != 3 or not np.all(np.isfinite(k0)):
             raise InputError("--point needs three numbers (1/Angstrom)")
-        if any(not s > 0 for s in scales + sizes) or not a.scale > 0 or a.n < 2 or a.n % 2:
+        if any(not s > 0 for s in scales + sizes) or not a.scale > 0 or any(n < 2 or n % 2 for n in ns):
             raise InputError("scales, sizes and --scale must be > 0, --n even and >= 2")
         if (a.degen_tol_over_A is not None and not a.degen_tol_over_A > 0) or not a.degen_tol > 0:
             raise InputError("--degen-tol and --degen-tol-over-A must be > 0")
@@ -108,26 +114,26 @@ def main(argv=None):
     bar = tqdm(total=len(scales) * len(sizes), desc="cubes", unit="cube")
     for A in scales:
         tol = a.degen_tol if a.degen_tol_over_A is None else a.degen_tol_over_A * A
-        for s in sizes:
+        for s, n in zip(sizes, ns):
             L = np.full(3, s * a.scale * A ** a.power)
             if a.line_axis:
                 L["xyz".index(a.line_axis)] = a.line_half_length
             t = time.time()
-            D = box_sum(system, A, k0, L, a.n, mu, a.kT, tol, comp, Xops, midx)
-            rows.append(dict(A=A, size=s, half_sides_invA=L.tolist(), degen_tol=tol, wall_time_s=time.time() - t,
+            D = box_sum(system, A, k0, L, n, mu, a.kT, tol, comp, Xops, midx)
+            rows.append(dict(A=A, size=s, n=n, half_sides_invA=L.tolist(), degen_tol=tol, wall_time_s=time.time() - t,
                              D={m: {q: float(D[im, iq]) for iq, q in enumerate(QUANTITIES)} for im, m in enumerate(METHODS)}))
             bar.update()
     bar.close()
     for r in rows:
         r["D"]["eq4-conserved"] = {q: r["D"]["eq4"][q] - r["D"]["conserved"][q] for q in QUANTITIES}
     out = dict(system=a.system, point_invA=k0.tolist(), line_axis=a.line_axis, line_half_length_invA=a.line_half_length, mu=mu, kT=a.kT, component=a.component, power=a.power,
-               scale_invA=a.scale, n=a.n, rows=rows,
+               scale_invA=a.scale, n=ns, rows=rows,
                units={"D": "(hbar/e) S/cm: contribution of the cube to sigma", "half_sides_invA": "1/Angstrom (x, y, z)",
                       "point_invA": "1/Angstrom", "mu": "eV", "kT": "eV", "degen_tol": "eV"})
     c = a.component
     shape = f"tube along {a.line_axis} (half-length {a.line_half_length:g} 1/Angstrom)" if a.line_axis else "cube"
     print(f"{a.system}: {shape} around k0 = {k0.tolist()} 1/Angstrom, half-side s*{a.scale:g}*A^{a.power:g} 1/Angstrom, "
-          f"{a.n}^3 points; sigma^{c[0]}_{c[1:]} parts D in (hbar/e) S/cm (kT {a.kT:g} eV, mu {mu:.4f} eV)")
+          f"n^3 points, n = {', '.join(map(str, ns))}; sigma^{c[0]}_{c[1:]} parts D in (hbar/e) S/cm (kT {a.kT:g} eV, mu {mu:.4f} eV)")
     for q in QUANTITIES:
         for m in ("eq4-conserved", "eq4", "conserved", "conventional"):
             print(f"  {q} {m}:  D/A^{a.power:g} per A (columns: s = {', '.join(f'{s:g}' for s in sizes)}; "
