@@ -38,6 +38,28 @@ def test_gamma_triplet_term_scales_as_root_A_on_pcubic(tmp_path, monkeypatch, ca
                                  "--n", "3", "--output", tmp_path / "x.json"))
 
 
+def test_point_scaling_nested_cubes_share_points(tmp_path, monkeypatch):
+    """--n per size keeps the spacing: the cube of half-side 2L on 8³ points is exactly the sum of its
+    eight octants (boxes of half-side L on 4³ points around k0 ± L), so D(s2) − D(s1) is a shell of the
+    same grid; the rows record n, and a wrong count of --n values is one error line."""
+    from wannorb import api
+    from wannorb.hall import METHODS, QUANTITIES, operator_stack
+    ns = runpy.run_path(str(ROOT / "examples" / "point_scaling.py"))
+    system = api.load_system("pcubic")
+    Xops, midx = operator_stack(system, QUANTITIES), list(range(len(METHODS)))
+    L, k0 = 0.07, np.array([0.01, -0.02, 0.03])
+    big = ns["box_sum"](system, 0.3, k0, [2 * L] * 3, 8, 2.5, 0.05, 1e-6, (2, 0, 1), Xops, midx)
+    octants = sum(ns["box_sum"](system, 0.3, k0 + L * np.array(sg), [L] * 3, 4, 2.5, 0.05, 1e-6, (2, 0, 1), Xops, midx)
+                  for sg in np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1])).reshape(3, -1).T)
+    assert np.abs(big).max() > 1e-3 and np.allclose(big, octants, rtol=1e-10, atol=1e-12)
+    out = tmp_path / "n.json"
+    assert run(monkeypatch, "point_scaling.py", "pcubic", "--mu", "2.5", "--soc-scales", "0.01", "--sizes", "1,2",
+               "--n", "4,8", "--scale", "0.3", "--output", out) == 0
+    assert [r["n"] for r in json.loads(out.read_text())["rows"]] == [4, 8]
+    assert "one per size" in str(run(monkeypatch, "point_scaling.py", "pcubic", "--mu", "0", "--soc-scales", "0.1",
+                                     "--sizes", "1,2,4", "--n", "4,8", "--output", out))
+
+
 def test_kz_window_quadrature_on_an_analytic_profile():
     """The log-trapezoid window of kz_profile.py: s(k_z) = 1/(A(1 + (k_z/A)²)) has 2∫_0^{A u} s = 2 arctan(u)
     whatever A; the estimate covers the error and is small."""
