@@ -130,6 +130,8 @@ def main(argv=None):
                scale_invA=a.scale, n=ns, rows=rows,
                units={"D": "(hbar/e) S/cm: contribution of the cube to sigma", "half_sides_invA": "1/Angstrom (x, y, z)",
                       "point_invA": "1/Angstrom", "mu": "eV", "kT": "eV", "degen_tol": "eV"})
+    with open(a.output, "w") as f:         # before the table: nothing computed is lost to a print
+        json.dump(out, f, indent=1)
     c = a.component
     shape = f"tube along {a.line_axis} (half-length {a.line_half_length:g} 1/Angstrom)" if a.line_axis else "cube"
     print(f"{a.system}: {shape} around k0 = {k0.tolist()} 1/Angstrom, half-side s*{a.scale:g}*A^{a.power:g} 1/Angstrom, "
@@ -141,12 +143,10 @@ def main(argv=None):
             for A in scales:
                 v = [r["D"][m][q] / A ** a.power for r in rows if r["A"] == A]
                 ext = ""
-                if len(sizes) >= 2:
+                if len(sizes) >= 2 and sizes[-1] != sizes[-2]:
                     s1, s2 = sizes[-2], sizes[-1]
                     ext = f"   -> {(s2 * v[-1] - s1 * v[-2]) / (s2 - s1):+.4g}"
                 print(f"    A = {A:<7g}" + "".join(f" {x:+11.4g}" for x in v) + ext)
-    with open(a.output, "w") as f:
-        json.dump(out, f, indent=1)
     print(f"wrote {a.output}")
     if a.plot:
         plot(out, a.plot)
@@ -159,14 +159,15 @@ def plot(out, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     rows, p = out["rows"], out["power"]
-    sizes = sorted({r["size"] for r in rows})
+    cubes = sorted({(r["size"], r.get("n")) for r in rows}, key=lambda c: (c[0], c[1] or 0))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, q in zip(axes, ("spin", "orbital")):
-        for s in sizes:
-            sel = [r for r in rows if r["size"] == s]
+        for s, n in cubes:
+            sel = [r for r in rows if (r["size"], r.get("n")) == (s, n)]
             A = np.array([r["A"] for r in sel])
-            ax.plot(A, [r["D"]["eq4-conserved"][q] / r["A"] ** p for r in sel], "o-", label=f"Eq. (4) − conserved, s = {s:g}")
-            ax.plot(A, [r["D"]["conserved"][q] / r["A"] ** p for r in sel], "s--", ms=3, label=f"conserved, s = {s:g}")
+            tag = f"s = {s:g}" + (f", n = {n}" if n else "")
+            ax.plot(A, [r["D"]["eq4-conserved"][q] / r["A"] ** p for r in sel], "o-", label=f"Eq. (4) − conserved, {tag}")
+            ax.plot(A, [r["D"]["conserved"][q] / r["A"] ** p for r in sel], "s--", ms=3, label=f"conserved, {tag}")
         ax.set(xscale="log", xlabel="A", ylabel=f"D / A^{p:g}  ((ħ/e) S/cm)")
         ax.set_title(f"{out['system']} {q}: {'tube along ' + out['line_axis'] if out.get('line_axis') else 'cube'}, "
                      f"half-side s·{out['scale_invA']:g}·A^{p:g} Å⁻¹ at {out['point_invA']}", fontsize=9)
